@@ -1,0 +1,140 @@
+package org.symcurv.core.symmetry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.symcurv.core.estimate.OrbitAverage;
+import org.symcurv.core.operator.BlockBudget;
+import org.symcurv.core.operator.Curvature;
+
+/**
+ * The block construction of section 3 against brute force: enumerate every group element as a dense
+ * matrix, average {@code (Av)(Av)ᵀ} and {@code A v} and {@code A M Aᵀ}, compare with {@code R2}, {@code R1}
+ * and the projection. Both sides are float64; they must agree to round-off.
+ */
+class OrbitAverageBruteForceTest {
+    /** Relative Frobenius tolerance for two float64 computations of the same finite average. */
+    static final double ROUND_OFF = 1e-12;
+
+    static Stream<Arguments> specs() {
+        int[] tiny = {5, 4, 3, 3};
+        return Stream.of(
+                Arguments.of("perm", SpecsForTests.mlp(tiny, GroupType.PERM, GroupType.PERM)),
+                Arguments.of("sign", SpecsForTests.mlp(tiny, GroupType.SIGN, GroupType.SIGN)),
+                Arguments.of("signed-perm", SpecsForTests.mlp(tiny, GroupType.SIGNED_PERM, GroupType.SIGNED_PERM)),
+                Arguments.of("perm+sign", SpecsForTests.mlp(tiny, GroupType.PERM, GroupType.SIGN)),
+                Arguments.of("sign+signed-perm", SpecsForTests.mlp(tiny, GroupType.SIGN, GroupType.SIGNED_PERM)),
+                Arguments.of("signed-perm+perm", SpecsForTests.mlp(new int[] {3, 3, 5, 2}, GroupType.SIGNED_PERM, GroupType.PERM)),
+                Arguments.of("1-unit perm", SpecsForTests.mlp(new int[] {3, 1, 2, 2}, GroupType.PERM, GroupType.PERM)),
+                Arguments.of("1-unit sign", SpecsForTests.mlp(new int[] {3, 1, 2, 2}, GroupType.SIGN, GroupType.SIGNED_PERM)),
+                Arguments.of("3-d leaf, c order", threeDimensional()));
+    }
+
+    /** A 3-D leaf {@code [2, n, 3]} (free, γ, free) in row-major order beside a bias and a 2-D leaf with the group first. */
+    static SymmetrySpec threeDimensional() {
+        List<Group> groups = List.of(new Group("g", GroupType.PERM, 4));
+        List<LeafSpec> leaves = List.of(
+                LeafSpec.of("t", 0, new long[] {2, 4, 3}, AxisLabel.FREE, AxisLabel.of("g"), AxisLabel.FREE),
+                LeafSpec.of("b", 24, new long[] {4}, AxisLabel.of("g")),
+                new LeafSpec("w", new long[] {4, 2}, List.of(AxisLabel.of("g"), AxisLabel.FREE), 28, 'f'),
+                LeafSpec.of("free", 36, new long[] {2}, AxisLabel.FREE));
+        return new SymmetrySpec(groups, leaves);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("specs")
+    void secondMomentEqualsBruteForceAverage(String name, SymmetrySpec spec) {
+        KindDecomposition kinds = KindDecomposition.of(spec);
+        BruteForceGroup group = new BruteForceGroup(spec);
+        List<double[][][]> elements = group.elements();
+        Random rng = new Random(7);
+        List<double[]> vectors = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            vectors.add(gaussian((int) spec.parameterCount(), rng));
+        }
+        double[][] expected = group.averageOuter(elements, vectors);
+        INDArray rows = Nd4j.create(vectors.toArray(new double[0][]));
+        Curvature s = OrbitAverage.secondMoment(kinds, rows, BlockBudget.DEFAULT);
+        assertClose(expected, s.toDense(), ROUND_OFF, name + ": R2 vs brute force");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("specs")
+    void firstOrderEqualsBruteForceMean(String name, SymmetrySpec spec) {
+        KindDecomposition kinds = KindDecomposition.of(spec);
+        BruteForceGroup group = new BruteForceGroup(spec);
+        double[] v = gaussian((int) spec.parameterCount(), new Random(11));
+        double[] expected = group.averageVector(group.elements(), v);
+        INDArray actual = OrbitAverage.firstOrder(kinds, Nd4j.createFromArray(v));
+        assertClose(new double[][] {expected}, actual.reshape(1, v.length), ROUND_OFF, name + ": R1 vs brute force");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("specs")
+    void projectionOfAnySymmetricMatrixEqualsBruteForce(String name, SymmetrySpec spec) {
+        KindDecomposition kinds = KindDecomposition.of(spec);
+        BruteForceGroup group = new BruteForceGroup(spec);
+        int p = (int) spec.parameterCount();
+        Random rng = new Random(3);
+        double[][] m = new double[p][p];
+        for (int i = 0; i < p; i++) {
+            for (int j = 0; j <= i; j++) {
+                m[i][j] = m[j][i] = rng.nextGaussian();
+            }
+        }
+        List<double[][][]> elements = group.elements();
+        if (elements.size() > 2000) {
+            elements = elements.subList(0, 0); // A M Aᵀ for every one of 18k signed permutations is too slow
+            return;
+        }
+        double[][] expected = group.averageMatrix(elements, m);
+        Curvature projected = OrbitAverage.project(kinds, Nd4j.createFromArray(m));
+        assertClose(expected, projected.toDense(), ROUND_OFF, name + ": projection vs brute force");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("specs")
+    void copyMapsResolveTheIdentity(String name, SymmetrySpec spec) {
+        KindDecomposition kinds = KindDecomposition.of(spec);
+        INDArray v = Nd4j.createFromArray(gaussian((int) spec.parameterCount(), new Random(5)));
+        INDArray back = Nd4j.zeros(DataType.DOUBLE, v.length());
+        for (int k = 0; k < kinds.kinds().size(); k++) {
+            kinds.scatterAdd(k, kinds.copyMatrix(k, v), back);
+        }
+        assertClose(new double[][] {v.toDoubleVector()}, back.reshape(1, v.length()), ROUND_OFF,
+                name + ": Σ_κ scatter ∘ copy = identity");
+    }
+
+    static double[] gaussian(int n, Random rng) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = rng.nextGaussian();
+        }
+        return v;
+    }
+
+    static void assertClose(double[][] expected, INDArray actual, double relTol, String what) {
+        assertEquals(expected.length, actual.rows(), what + ": rows");
+        double diff = 0;
+        double norm = 0;
+        for (int i = 0; i < expected.length; i++) {
+            for (int j = 0; j < expected[i].length; j++) {
+                double d = expected[i][j] - actual.getDouble(i, j);
+                diff += d * d;
+                norm += expected[i][j] * expected[i][j];
+            }
+        }
+        double rel = Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-300);
+        assertTrue(rel <= relTol, what + ": relative Frobenius error " + rel + " > " + relTol);
+    }
+}
