@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
 import org.symcurv.core.symmetry.AxisLabel;
 import org.symcurv.core.symmetry.Group;
 import org.symcurv.core.symmetry.Kind;
@@ -162,6 +163,9 @@ public final class Curvature {
         }
         long f = b.size(0);
         long m = b.size(1);
+        if (m == 1) {
+            return b.reshape(f, 1).dup();
+        }
         // the diagonal of each m×m slice sits at stride m+1 in its row-major storage
         INDArray flat = b.dup('c').reshape(f, m * m);
         return flat.get(NDArrayIndex.all(), NDArrayIndex.interval(0, m + 1, m * m)).dup();
@@ -230,22 +234,28 @@ public final class Curvature {
      * @param damping relative damping and where {@code s_max} is taken
      */
     public Curvature power(double p, Damping damping) {
-        double globalMax = damping.relative() > 0 && damping.scope() == Damping.Scope.GLOBAL
-                ? Math.max(maxEigenvalue(), 0.0) : 0.0;
+        boolean global = damping.scope() == Damping.Scope.GLOBAL;
+        double globalShift = damping.relative() > 0 && global ? damping.relative() * Math.max(maxEigenvalue(), 0.0) : 0.0;
+        boolean perBlock = damping.relative() > 0 && !global;
         List<INDArray> out = new ArrayList<>();
         for (int k = 0; k < blocks.size(); k++) {
             INDArray b = blocks.get(k);
-            double reference = damping.scope() == Damping.Scope.GLOBAL ? globalMax
-                    : (damping.relative() > 0 ? Math.max(maxEigenvalue(k), 0.0) : 0.0);
-            double shift = damping.relative() * reference;
-            if (b.rank() == 2) {
-                out.add(SymmetricEigen.dampedPower(b, p, shift));
-            } else if (b.size(1) == 1) {
+            if (b.rank() == 2 || b.size(1) == 1) {
+                // 1×1 blocks and diagonal-only blocks: each entry is its own eigenvalue (and its own block)
+                INDArray shift = perBlock
+                        ? Transforms.relu(b, true).muli(damping.relative())
+                        : Nd4j.valueArrayOf(b.shape(), globalShift, b.dataType());
+                if (perBlock && b.rank() == 2) {
+                    // a diagonal-only block is one m×m block: its maximum is the row maximum
+                    shift = Transforms.relu(b.max(true, 1), true).muli(damping.relative()).repeat(1, b.size(1));
+                }
                 out.add(SymmetricEigen.dampedPower(b, p, shift));
             } else {
                 INDArray result = Nd4j.create(b.dataType(), b.shape());
                 for (long f = 0; f < b.size(0); f++) {
-                    result.slice(f).assign(SymmetricEigen.of(b.slice(f)).power(p, shift));
+                    SymmetricEigen eig = SymmetricEigen.of(b.slice(f));
+                    double shift = perBlock ? damping.relative() * Math.max(eig.max(), 0.0) : globalShift;
+                    result.slice(f).assign(eig.power(p, shift));
                 }
                 out.add(result);
             }

@@ -36,15 +36,16 @@ public record SymmetricEigen(INDArray vectors, INDArray values) {
      * eigenvalue is exactly zero and {@code p < 0}.
      */
     public INDArray power(double p, double shift) {
-        INDArray f = dampedPower(values, p, shift);
+        INDArray f = dampedPower(values, p, Nd4j.valueArrayOf(values.shape(), shift, values.dataType()));
         return vectors.mulRowVector(f).mmul(vectors.transpose());
     }
 
-    /** {@code (shift + max(s, 0))^p} elementwise, zero where the base is zero and {@code p < 0}. */
-    static INDArray dampedPower(INDArray s, double p, double shift) {
-        double[] v = s.toDoubleVector();
+    /** {@code (shift + max(s, 0))^p} elementwise, zero where the base is zero and {@code p < 0}; {@code shift} has {@code s}'s shape. */
+    static INDArray dampedPower(INDArray s, double p, INDArray shift) {
+        double[] v = s.dup('c').reshape(s.length()).toDoubleVector();
+        double[] c = shift.dup('c').reshape(s.length()).toDoubleVector();
         for (int i = 0; i < v.length; i++) {
-            double base = shift + Math.max(v[i], 0.0);
+            double base = c[i] + Math.max(v[i], 0.0);
             v[i] = base == 0.0 ? (p < 0 ? 0.0 : (p == 0 ? 1.0 : 0.0)) : Math.pow(base, p);
         }
         return Nd4j.createFromArray(v).castTo(s.dataType()).reshape(s.shape());
