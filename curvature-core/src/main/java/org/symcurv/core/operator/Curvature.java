@@ -340,6 +340,35 @@ public final class Curvature {
         }
     }
 
+    /**
+     * The blockwise product {@code A M A} for this operator {@code A} and another {@code M} on the same
+     * decomposition (both commute with the group, so the product does too): used for matrix geometric means.
+     *
+     * @throws IllegalArgumentException if the decompositions differ
+     */
+    public Curvature sandwich(Curvature middle) {
+        requireSameStructure(middle);
+        return mapBlocks(k -> {
+            INDArray a = blocks.get(k);
+            INDArray m = middle.blocks.get(k).castTo(a.dataType());
+            if (a.rank() == 2 && m.rank() == 2) {
+                return a.mul(m).muli(a);
+            }
+            INDArray ad = a.rank() == 2 ? diagonalMatrices(a) : a;
+            INDArray md = m.rank() == 2 ? diagonalMatrices(m) : m;
+            INDArray out = Nd4j.matmul(Nd4j.matmul(ad, md), ad);
+            return out.addi(out.permute(0, 2, 1)).muli(0.5);
+        });
+    }
+
+    private static INDArray diagonalMatrices(INDArray diagonals) {
+        INDArray out = Nd4j.zeros(diagonals.dataType(), diagonals.size(0), diagonals.size(1), diagonals.size(1));
+        for (long f = 0; f < diagonals.size(0); f++) {
+            out.slice(f).assign(Nd4j.diag(diagonals.getRow(f)));
+        }
+        return out;
+    }
+
     /** Each block replaced by {@code f(k)}; the caller returns new arrays of a valid shape. */
     public Curvature mapBlocks(java.util.function.IntFunction<INDArray> f) {
         List<INDArray> out = new ArrayList<>();
