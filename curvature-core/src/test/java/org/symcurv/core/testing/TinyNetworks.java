@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -56,7 +57,7 @@ public final class TinyNetworks {
         private final long seed;
         private int inputs = -1;
         private final List<Integer> sizes = new ArrayList<>();
-        private final List<Activation> activations = new ArrayList<>();
+        private final List<IActivation> activations = new ArrayList<>();
 
         private Builder(long seed) {
             this.seed = seed;
@@ -70,6 +71,11 @@ public final class TinyNetworks {
 
         /** Appends a hidden {@link DenseLayer} of {@code units} units. */
         public Builder dense(int units, Activation activation) {
+            return dense(units, activation.getActivationFunction());
+        }
+
+        /** Appends a hidden {@link DenseLayer} with a configured activation, e.g. {@code new ActivationLReLU(0.25)}. */
+        public Builder dense(int units, IActivation activation) {
             sizes.add(units);
             activations.add(activation);
             return this;
