@@ -1,0 +1,618 @@
+package org.symcurv.core.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+
+/**
+ * Exact float64 oracles for the mean loss {@code L(θ) = (1/n) Σ_i ℓ(z_L(x_i; θ), y_i)} of a small dense
+ * network {@code z_l = a_{l−1} W_l + b_l}, {@code a_l = φ_l(z_l)}, {@code a_0 = x} (row vectors,
+ * {@code W_l} of shape {@code [nIn, nOut]} as DL4J stores it): the loss, the gradient {@code ∇L}, the
+ * per-example gradients and empirical Fisher {@code (1/n) Σ_i ∇ℓ_i ∇ℓ_iᵀ}, Hessian-vector products
+ * {@code ∇²L v}, the Hessian {@code ∇²L}, and the generalised Gauss-Newton matrix
+ * {@code G = (1/n) Σ_i J_iᵀ (∇²_z ℓ_i) J_i} with {@code J_i = ∂z_L(x_i)/∂θ}
+ * (symmetry-curvature.md section 5.3; used only by tests and reports).
+ *
+ * <p>This is an implementation independent of DL4J's: it reads only the architecture (sizes, activations,
+ * loss) from the network and does its own forward and backward passes in plain {@code double} arithmetic.
+ * Hessian-vector products are exact (Pearlmutter's R-operator: forward-mode differentiation of the
+ * backward pass), so {@link #hessian} is exact up to round-off; {@link #hessianByCentralDifferences} is the
+ * finite-difference construction the shared fixtures use. Parameter vectors {@code θ} are
+ * {@code double[P]} in DL4J {@code params()} order ({@link ParameterLayout}). Regularisation is not part
+ * of {@code L}. Immutable and thread-safe.
+ */
+public final class ExactCurvature {
+    /** Step {@code h} of {@link #hessianByCentralDifferences}: balances truncation {@code O(h²)} and round-off {@code O(ε/h)}. */
+    public static final double DEFAULT_DIFFERENCE_STEP = 1e-5;
+    /** Largest {@code P} for which the dense {@code P × P} matrices are formed (10,000² doubles is 800 MB). */
+    public static final int MAX_DENSE_PARAMETERS = 10_000;
+
+    private final ParameterLayout layout;
+    private final int layers;
+    private final int[] nIn;
+    private final int[] nOut;
+    private final int[] weightOffset;
+    /** Offset of each layer's bias, or −1 if the layer has none. */
+    private final int[] biasOffset;
+    /** Activation of each layer but the last. */
+    private final ScalarActivation[] activations;
+    private final OutputLoss loss;
+    private final int parameterCount;
+
+    private ExactCurvature(ParameterLayout layout, int[] nIn, int[] nOut, int[] weightOffset, int[] biasOffset,
+                           ScalarActivation[] activations, OutputLoss loss) {
+        this.layout = layout;
+        this.layers = nIn.length;
+        this.nIn = nIn;
+        this.nOut = nOut;
+        this.weightOffset = weightOffset;
+        this.biasOffset = biasOffset;
+        this.activations = activations;
+        this.loss = loss;
+        this.parameterCount = Math.toIntExact(layout.parameterCount());
+    }
+
+    /**
+     * The oracle for {@code net}'s architecture: {@link DenseLayer}s (no layer normalisation, no dropout or
+     * weight noise, activation one of {@link ScalarActivation}'s) followed by one {@link OutputLayer} whose
+     * activation and loss form an {@link OutputLoss}; no input preprocessors.
+     *
+     * @throws UnsupportedLayerException naming the layer index and class of the first layer outside that set
+     */
+    public static ExactCurvature of(MultiLayerNetwork net) {
+        Gradients.requireDeterministic(net);
+        ParameterLayout layout = ParameterLayout.of(net);
+        int count = net.getnLayers();
+        int[] nIn = new int[count];
+        int[] nOut = new int[count];
+        int[] weightOffset = new int[count];
+        int[] biasOffset = new int[count];
+        ScalarActivation[] activations = new ScalarActivation[Math.max(count - 1, 0)];
+        OutputLoss loss = null;
+        String remedy = "ExactCurvature handles DenseLayer* + OutputLayer networks with activations " + Arrays.toString(ScalarActivation.Kind.values())
+                + " and output softmax+MCXENT/NEGATIVELOGLIKELIHOOD, identity+MSE or sigmoid+XENT";
+        for (int i = 0; i < count; i++) {
+            org.deeplearning4j.nn.conf.layers.Layer conf = net.getLayer(i).conf().getLayer();
+            String name = conf.getClass().getSimpleName();
+            InputPreProcessor pre = net.getLayerWiseConfigurations().getInputPreProcess(i);
+            if (pre != null) {
+                throw new UnsupportedLayerException(i, name, "has an input preprocessor " + pre.getClass().getSimpleName(), remedy);
+            }
+            boolean last = i == count - 1;
+            if (!ParameterLayout.isPlainDense(conf) || (conf.getClass() == OutputLayer.class) != last) {
+                throw new UnsupportedLayerException(i, name, last ? "is not an OutputLayer at the end of the network" : "is not a DenseLayer without layer normalisation", remedy);
+            }
+            FeedForwardLayer ff = (FeedForwardLayer) conf;
+            nIn[i] = Math.toIntExact(ff.getNIn());
+            nOut[i] = Math.toIntExact(ff.getNOut());
+            if (i > 0 && nIn[i] != nOut[i - 1]) {
+                throw new UnsupportedLayerException(i, name, "has nIn " + nIn[i] + " but layer " + (i - 1) + " has nOut " + nOut[i - 1], remedy);
+            }
+            weightOffset[i] = Math.toIntExact(layout.leaf(i + "_W").offset());
+            biasOffset[i] = layout.leavesOfLayer(i).size() > 1 ? Math.toIntExact(layout.leaf(i + "_b").offset()) : -1;
+            if (layout.leaf(i + "_W").order() != 'f') {
+                throw new IllegalStateException("DL4J stores layer " + i + "'s W in '" + layout.leaf(i + "_W").order()
+                        + "' order; this oracle reads W column-major as DL4J 1.0.0-M2.1 does");
+            }
+            if (last) {
+                Optional<OutputLoss> l = OutputLoss.fromDl4j(((BaseLayer) conf).getActivationFn(), ((OutputLayer) conf).getLossFn());
+                if (l.isEmpty()) {
+                    throw new UnsupportedLayerException(i, name, "combines activation " + ((BaseLayer) conf).getActivationFn()
+                            + " with loss " + ((OutputLayer) conf).getLossFn() + ", which has no exact oracle", remedy);
+                }
+                loss = l.get();
+            } else {
+                Optional<ScalarActivation> a = ScalarActivation.fromDl4j(((BaseLayer) conf).getActivationFn());
+                if (a.isEmpty()) {
+                    throw new UnsupportedLayerException(i, name, "has activation " + ((BaseLayer) conf).getActivationFn()
+                            + ", which has no exact oracle", remedy);
+                }
+                activations[i] = a.get();
+            }
+        }
+        if (loss == null) {
+            throw new IllegalArgumentException("the network has no layers");
+        }
+        return new ExactCurvature(layout, nIn, nOut, weightOffset, biasOffset, activations, loss);
+    }
+
+    /**
+     * A batch of examples in float64: {@code inputs[i]} is {@code x_i} (length {@code nIn} of the first layer)
+     * and {@code targets[i]} is {@code y_i} (length {@code nOut} of the last layer; one-hot or soft labels for
+     * cross-entropy). The arrays are copied on construction and on access.
+     */
+    public record Batch(double[][] inputs, double[][] targets) {
+        public Batch {
+            if (inputs.length != targets.length) {
+                throw new IllegalArgumentException("batch has " + inputs.length + " inputs but " + targets.length + " targets");
+            }
+            if (inputs.length == 0) {
+                throw new IllegalArgumentException("batch has no examples: the mean loss is undefined");
+            }
+            inputs = copy(inputs);
+            targets = copy(targets);
+        }
+
+        /** The features {@code [n, nIn]} and labels {@code [n, nOut]} of a DL4J data set, as float64. */
+        public static Batch of(DataSet data) {
+            return new Batch(data.getFeatures().castTo(DataType.DOUBLE).toDoubleMatrix(), data.getLabels().castTo(DataType.DOUBLE).toDoubleMatrix());
+        }
+
+        @Override
+        public double[][] inputs() {
+            return copy(inputs);
+        }
+
+        @Override
+        public double[][] targets() {
+            return copy(targets);
+        }
+
+        /** Number of examples {@code n}. */
+        public int size() {
+            return inputs.length;
+        }
+
+        private static double[][] copy(double[][] m) {
+            double[][] c = new double[m.length][];
+            for (int i = 0; i < m.length; i++) {
+                c[i] = m[i].clone();
+            }
+            return c;
+        }
+    }
+
+    /** The parameter layout the oracle reads {@code θ} in. */
+    public ParameterLayout layout() {
+        return layout;
+    }
+
+    /** {@code P}. */
+    public int parameterCount() {
+        return parameterCount;
+    }
+
+    /** The output loss. */
+    public OutputLoss outputLoss() {
+        return loss;
+    }
+
+    /** The activations of the hidden layers, in layer order. */
+    public List<ScalarActivation> hiddenActivations() {
+        return List.of(activations);
+    }
+
+    /** The network's current parameters {@code θ} as float64, in {@code params()} order. */
+    public double[] parameters(MultiLayerNetwork net) {
+        INDArray theta = layout.read(net);
+        return theta.castTo(DataType.DOUBLE).toDoubleVector();
+    }
+
+    // ---------------------------------------------------------------- loss and gradients
+
+    /** {@code L(θ) = (1/n) Σ_i ℓ_i(θ)}. */
+    public double meanLoss(double[] theta, Batch batch) {
+        requireTheta(theta, "theta");
+        double[][] x = batch.inputs;
+        double[][] y = batch.targets;
+        double sum = 0;
+        for (int i = 0; i < x.length; i++) {
+            Pass pass = forward(theta, x[i]);
+            sum += loss.value(pass.z[layers - 1], target(y[i]));
+        }
+        return sum / x.length;
+    }
+
+    /** {@code ∇L(θ)}, length {@code P}. */
+    public double[] meanGradient(double[] theta, Batch batch) {
+        requireTheta(theta, "theta");
+        double[] g = new double[parameterCount];
+        double weight = 1.0 / batch.size();
+        for (int i = 0; i < batch.size(); i++) {
+            Pass pass = forward(theta, batch.inputs[i]);
+            backward(theta, pass, loss.gradient(pass.z[layers - 1], target(batch.targets[i])), g, weight);
+        }
+        return g;
+    }
+
+    /** {@code G[i] = ∇ℓ_i(θ)}, {@code [n][P]}. */
+    public double[][] perExampleGradients(double[] theta, Batch batch) {
+        requireTheta(theta, "theta");
+        double[][] out = new double[batch.size()][parameterCount];
+        for (int i = 0; i < batch.size(); i++) {
+            Pass pass = forward(theta, batch.inputs[i]);
+            backward(theta, pass, loss.gradient(pass.z[layers - 1], target(batch.targets[i])), out[i], 1.0);
+        }
+        return out;
+    }
+
+    /** The empirical Fisher {@code F = (1/n) Σ_i ∇ℓ_i ∇ℓ_iᵀ} (at the given targets), {@code [P][P]}. */
+    public double[][] empiricalFisher(double[] theta, Batch batch) {
+        requireDense();
+        double[][] g = perExampleGradients(theta, batch);
+        double[][] f = new double[parameterCount][parameterCount];
+        for (double[] gi : g) {
+            for (int p = 0; p < parameterCount; p++) {
+                double s = gi[p] / g.length;
+                if (s == 0) {
+                    continue;
+                }
+                for (int q = p; q < parameterCount; q++) {
+                    f[p][q] += s * gi[q];
+                }
+            }
+        }
+        return mirrorUpper(f);
+    }
+
+    // ---------------------------------------------------------------- Hessian
+
+    /**
+     * The exact Hessian-vector product {@code ∇²L(θ) v} by the R-operator (one forward and one backward pass
+     * of directional derivatives per example).
+     *
+     * @param v a direction of length {@code P}; not modified
+     */
+    public double[] hessianVectorProduct(double[] theta, Batch batch, double[] v) {
+        requireTheta(theta, "theta");
+        requireTheta(v, "v");
+        double[] out = new double[parameterCount];
+        double weight = 1.0 / batch.size();
+        for (int i = 0; i < batch.size(); i++) {
+            rOperator(theta, v, batch.inputs[i], target(batch.targets[i]), out, weight);
+        }
+        return out;
+    }
+
+    /** The exact Hessian {@code ∇²L(θ)}: columns {@code ∇²L e_k} by the R-operator, then {@code (H + Hᵀ)/2}. */
+    public double[][] hessian(double[] theta, Batch batch) {
+        requireDense();
+        double[][] columns = new double[parameterCount][];
+        double[] e = new double[parameterCount];
+        for (int k = 0; k < parameterCount; k++) {
+            e[k] = 1;
+            columns[k] = hessianVectorProduct(theta, batch, e);
+            e[k] = 0;
+        }
+        return symmetrise(columns);
+    }
+
+    /**
+     * The Hessian by central differences of exact gradients, {@code H[:, k] = (∇L(θ + h e_k) − ∇L(θ − h e_k)) / 2h},
+     * then {@code (H + Hᵀ)/2}: the construction of the shared fixtures; error {@code O(h²)} plus round-off.
+     *
+     * @param step {@code h > 0}, e.g. {@link #DEFAULT_DIFFERENCE_STEP}
+     */
+    public double[][] hessianByCentralDifferences(double[] theta, Batch batch, double step) {
+        requireDense();
+        requireTheta(theta, "theta");
+        if (!(step > 0) || !Double.isFinite(step)) {
+            throw new IllegalArgumentException("the difference step must be positive and finite, got " + step);
+        }
+        double[][] columns = new double[parameterCount][];
+        double[] shifted = theta.clone();
+        for (int k = 0; k < parameterCount; k++) {
+            shifted[k] = theta[k] + step;
+            double[] plus = meanGradient(shifted, batch);
+            shifted[k] = theta[k] - step;
+            double[] minus = meanGradient(shifted, batch);
+            shifted[k] = theta[k];
+            double[] column = new double[parameterCount];
+            for (int p = 0; p < parameterCount; p++) {
+                column[p] = (plus[p] - minus[p]) / (2 * step);
+            }
+            columns[k] = column;
+        }
+        return symmetrise(columns);
+    }
+
+    // ---------------------------------------------------------------- GGN
+
+    /** {@code G v = (1/n) Σ_i J_iᵀ (∇²_z ℓ_i)(J_i v)}: a forward directional derivative, the loss Hessian, a backward pass. */
+    public double[] ggnVectorProduct(double[] theta, Batch batch, double[] v) {
+        requireTheta(theta, "theta");
+        requireTheta(v, "v");
+        double[] out = new double[parameterCount];
+        double weight = 1.0 / batch.size();
+        for (int i = 0; i < batch.size(); i++) {
+            Pass pass = forward(theta, batch.inputs[i]);
+            double[] jv = outputDirectionalDerivative(theta, v, pass);
+            double[][] h = loss.hessian(pass.z[layers - 1], target(batch.targets[i]));
+            double[] u = new double[jv.length];
+            for (int k = 0; k < u.length; k++) {
+                for (int m = 0; m < u.length; m++) {
+                    u[k] += h[k][m] * jv[m];
+                }
+            }
+            backward(theta, pass, u, out, weight);
+        }
+        return out;
+    }
+
+    /** The GGN {@code G = (1/n) Σ_i J_iᵀ (∇²_z ℓ_i) J_i}, {@code [P][P]}, from explicit Jacobians {@code J_i} ({@code o × P}). */
+    public double[][] ggn(double[] theta, Batch batch) {
+        requireDense();
+        requireTheta(theta, "theta");
+        int o = nOut[layers - 1];
+        double[][] g = new double[parameterCount][parameterCount];
+        for (int i = 0; i < batch.size(); i++) {
+            Pass pass = forward(theta, batch.inputs[i]);
+            double[][] jacobian = new double[o][parameterCount];
+            double[] unit = new double[o];
+            for (int k = 0; k < o; k++) {
+                unit[k] = 1;
+                backward(theta, pass, unit, jacobian[k], 1.0);
+                unit[k] = 0;
+            }
+            double[][] h = loss.hessian(pass.z[layers - 1], target(batch.targets[i]));
+            double[][] hj = new double[o][parameterCount];
+            for (int k = 0; k < o; k++) {
+                for (int m = 0; m < o; m++) {
+                    if (h[k][m] != 0) {
+                        for (int q = 0; q < parameterCount; q++) {
+                            hj[k][q] += h[k][m] * jacobian[m][q];
+                        }
+                    }
+                }
+            }
+            double weight = 1.0 / batch.size();
+            for (int k = 0; k < o; k++) {
+                for (int p = 0; p < parameterCount; p++) {
+                    double s = weight * jacobian[k][p];
+                    if (s == 0) {
+                        continue;
+                    }
+                    for (int q = p; q < parameterCount; q++) {
+                        g[p][q] += s * hj[k][q];
+                    }
+                }
+            }
+        }
+        return mirrorUpper(g);
+    }
+
+    // ---------------------------------------------------------------- passes
+
+    /** Pre-activations {@code z[l]} and activations {@code a[l]} ({@code a[0] = x}, {@code a[l+1] = φ(z[l])}). */
+    private record Pass(double[][] z, double[][] a) {
+    }
+
+    private Pass forward(double[] theta, double[] x) {
+        if (x.length != nIn[0]) {
+            throw new IllegalArgumentException("an input has length " + x.length + " but the first layer has nIn " + nIn[0]);
+        }
+        double[][] z = new double[layers][];
+        double[][] a = new double[layers][];
+        a[0] = x;
+        for (int l = 0; l < layers; l++) {
+            double[] zl = affine(theta, l, a[l]);
+            z[l] = zl;
+            if (l + 1 < layers) {
+                double[] al = new double[zl.length];
+                for (int j = 0; j < zl.length; j++) {
+                    al[j] = activations[l].value(zl[j]);
+                }
+                a[l + 1] = al;
+            }
+        }
+        return new Pass(z, a);
+    }
+
+    /** {@code in W_l + b_l}, with the weights and bias of {@code params} (θ, or a direction v). */
+    private double[] affine(double[] params, int l, double[] in) {
+        double[] out = new double[nOut[l]];
+        for (int j = 0; j < nOut[l]; j++) {
+            int column = weightOffset[l] + j * nIn[l];
+            double s = biasOffset[l] >= 0 ? params[biasOffset[l] + j] : 0.0;
+            for (int i = 0; i < nIn[l]; i++) {
+                s += in[i] * params[column + i];
+            }
+            out[j] = s;
+        }
+        return out;
+    }
+
+    /** {@code in W_lᵀ} for a row {@code in} over layer {@code l}'s units: {@code out[i] = Σ_j W[i, j] in[j]}. */
+    private double[] timesTransposedWeights(double[] params, int l, double[] in) {
+        double[] out = new double[nIn[l]];
+        for (int j = 0; j < nOut[l]; j++) {
+            int column = weightOffset[l] + j * nIn[l];
+            double d = in[j];
+            if (d == 0) {
+                continue;
+            }
+            for (int i = 0; i < nIn[l]; i++) {
+                out[i] += params[column + i] * d;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Backpropagates {@code delta = ∂(·)/∂z_L} through the network and adds {@code weight ·} the resulting
+     * parameter gradient to {@code out}.
+     */
+    private void backward(double[] theta, Pass pass, double[] deltaOut, double[] out, double weight) {
+        double[] delta = deltaOut;
+        for (int l = layers - 1; l >= 0; l--) {
+            addOuter(out, l, pass.a[l], delta, weight, true);
+            if (l > 0) {
+                double[] e = timesTransposedWeights(theta, l, delta);
+                double[] previous = new double[e.length];
+                for (int i = 0; i < e.length; i++) {
+                    previous[i] = e[i] * activations[l - 1].derivative(pass.z[l - 1][i]);
+                }
+                delta = previous;
+            }
+        }
+    }
+
+    /** Adds {@code weight · aᵀ δ} to the W block of layer {@code l} in {@code out}, and {@code weight · δ} to its b block if {@code bias}. */
+    private void addOuter(double[] out, int l, double[] a, double[] delta, double weight, boolean bias) {
+        for (int j = 0; j < nOut[l]; j++) {
+            double d = weight * delta[j];
+            if (d == 0) {
+                continue;
+            }
+            int column = weightOffset[l] + j * nIn[l];
+            for (int i = 0; i < nIn[l]; i++) {
+                out[column + i] += a[i] * d;
+            }
+            if (bias && biasOffset[l] >= 0) {
+                out[biasOffset[l] + j] += d;
+            }
+        }
+    }
+
+    /** {@code J v = R(z_L)}: the forward directional derivative of the output pre-activation along {@code v}. */
+    private double[] outputDirectionalDerivative(double[] theta, double[] v, Pass pass) {
+        double[] ra = new double[nIn[0]];
+        double[] rz = null;
+        for (int l = 0; l < layers; l++) {
+            rz = sum(timesWeights(theta, l, ra), affine(v, l, pass.a[l]));
+            if (l + 1 < layers) {
+                ra = new double[rz.length];
+                for (int j = 0; j < rz.length; j++) {
+                    ra[j] = activations[l].derivative(pass.z[l][j]) * rz[j];
+                }
+            }
+        }
+        return rz;
+    }
+
+    /** {@code in W_l}, the affine map of layer {@code l} without its bias, with the weights of {@code params}. */
+    private double[] timesWeights(double[] params, int l, double[] in) {
+        double[] out = new double[nOut[l]];
+        for (int j = 0; j < nOut[l]; j++) {
+            int column = weightOffset[l] + j * nIn[l];
+            double s = 0;
+            for (int i = 0; i < nIn[l]; i++) {
+                s += in[i] * params[column + i];
+            }
+            out[j] = s;
+        }
+        return out;
+    }
+
+    /**
+     * Adds {@code weight · R(∇ℓ)} (the directional derivative of one example's gradient along {@code v}, i.e.
+     * {@code ∇²ℓ v}) to {@code out}. With {@code R(·)} the derivative along {@code v}:
+     * forward {@code R(z_l) = R(a_l) W_l + a_l V_l + c_l}, {@code R(a_{l+1}) = φ'(z_l) R(z_l)};
+     * output {@code R(δ_L) = ∇²_z ℓ R(z_L)}; backward {@code R(∇W_l) = R(a_l)ᵀ δ_l + a_lᵀ R(δ_l)},
+     * {@code R(δ_{l−1}) = (R(δ_l) W_lᵀ + δ_l V_lᵀ) φ'(z_{l−1}) + (δ_l W_lᵀ) φ''(z_{l−1}) R(z_{l−1})}.
+     */
+    private void rOperator(double[] theta, double[] v, double[] x, double[] y, double[] out, double weight) {
+        Pass pass = forward(theta, x);
+        double[][] rz = new double[layers][];
+        double[][] ra = new double[layers][];
+        ra[0] = new double[nIn[0]];
+        for (int l = 0; l < layers; l++) {
+            rz[l] = sum(timesWeights(theta, l, ra[l]), affine(v, l, pass.a[l]));
+            if (l + 1 < layers) {
+                double[] next = new double[rz[l].length];
+                for (int j = 0; j < next.length; j++) {
+                    next[j] = activations[l].derivative(pass.z[l][j]) * rz[l][j];
+                }
+                ra[l + 1] = next;
+            }
+        }
+        double[] zOut = pass.z[layers - 1];
+        double[] delta = loss.gradient(zOut, y);
+        double[][] h = loss.hessian(zOut, y);
+        double[] rDelta = new double[delta.length];
+        for (int k = 0; k < delta.length; k++) {
+            for (int m = 0; m < delta.length; m++) {
+                rDelta[k] += h[k][m] * rz[layers - 1][m];
+            }
+        }
+        for (int l = layers - 1; l >= 0; l--) {
+            addOuter(out, l, ra[l], delta, weight, false);
+            addOuter(out, l, pass.a[l], rDelta, weight, true);
+            if (l > 0) {
+                double[] e = timesTransposedWeights(theta, l, delta);
+                double[] re = sum(timesTransposedWeights(theta, l, rDelta), timesTransposedWeights(v, l, delta));
+                double[] previous = new double[e.length];
+                double[] rPrevious = new double[e.length];
+                for (int i = 0; i < e.length; i++) {
+                    double zi = pass.z[l - 1][i];
+                    double d1 = activations[l - 1].derivative(zi);
+                    previous[i] = e[i] * d1;
+                    rPrevious[i] = re[i] * d1 + e[i] * activations[l - 1].secondDerivative(zi) * rz[l - 1][i];
+                }
+                delta = previous;
+                rDelta = rPrevious;
+            }
+        }
+    }
+
+    private static double[] sum(double[] a, double[] b) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = a[i] + b[i];
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- checks and helpers
+
+    private double[] target(double[] y) {
+        int o = nOut[layers - 1];
+        if (y.length != o) {
+            throw new IllegalArgumentException("a target has length " + y.length + " but the output layer has nOut " + o);
+        }
+        return y;
+    }
+
+    private void requireTheta(double[] v, String what) {
+        if (v.length != parameterCount) {
+            throw new IllegalArgumentException(what + " has length " + v.length + " but the network has " + parameterCount + " parameters");
+        }
+    }
+
+    private void requireDense() {
+        if (parameterCount > MAX_DENSE_PARAMETERS) {
+            throw new IllegalArgumentException("a dense " + parameterCount + " × " + parameterCount + " matrix is too large for this oracle (limit "
+                    + MAX_DENSE_PARAMETERS + " parameters); use the vector products instead");
+        }
+    }
+
+    /** {@code (C + Cᵀ)/2} where {@code columns[k]} is column {@code k} of {@code C}. */
+    private static double[][] symmetrise(double[][] columns) {
+        int n = columns.length;
+        double[][] s = new double[n][n];
+        for (int p = 0; p < n; p++) {
+            for (int q = 0; q < n; q++) {
+                s[p][q] = 0.5 * (columns[q][p] + columns[p][q]);
+            }
+        }
+        return s;
+    }
+
+    private static double[][] mirrorUpper(double[][] m) {
+        for (int p = 0; p < m.length; p++) {
+            for (int q = 0; q < p; q++) {
+                m[p][q] = m[q][p];
+            }
+        }
+        return m;
+    }
+
+    @Override
+    public String toString() {
+        List<String> parts = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            parts.add(nIn[l] + "→" + nOut[l] + (l + 1 < layers ? " " + activations[l] : ""));
+        }
+        return "ExactCurvature[" + String.join(", ", parts) + ", " + loss + ", " + parameterCount + " parameters]";
+    }
+}
