@@ -1,6 +1,7 @@
 package org.symcurv.apps;
 
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.symcurv.core.data.ImageDataSet;
@@ -32,7 +33,7 @@ public record ClassifierEvaluation(long correct, long count, double meanLoss) {
             DataSet batch = batches.next();
             INDArray predicted = network.output(batch.getFeatures(), false).argMax(1);
             INDArray actual = batch.getLabels().argMax(1);
-            correct += predicted.eq(actual).castTo(org.nd4j.linalg.api.buffer.DataType.INT).sumNumber().longValue();
+            correct += predicted.eq(actual).castTo(DataType.INT).sumNumber().longValue();
             lossSum += network.score(batch, false) * batch.numExamples();
         }
         return new ClassifierEvaluation(correct, data.size(), data.size() == 0 ? Double.NaN : lossSum / data.size());

@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * A labelled set of {@code n} grey-scale images of {@code height × width} pixels, as a feature matrix
@@ -195,8 +196,7 @@ public final class ImageDataSet {
         }
         INDArray part = from == to
                 ? Nd4j.create(features.dataType(), 0, featureCount())
-                : features.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to),
-                        org.nd4j.linalg.indexing.NDArrayIndex.all()).dup('c');
+                : features.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()).dup('c');
         return new ImageDataSet(part, Arrays.copyOfRange(labels, from, to), height, width, numClasses);
     }
 
