@@ -357,7 +357,7 @@ public final class Curvature {
             INDArray ad = a.rank() == 2 ? diagonalMatrices(a) : a;
             INDArray md = m.rank() == 2 ? diagonalMatrices(m) : m;
             INDArray out = Nd4j.matmul(Nd4j.matmul(ad, md), ad);
-            return out.addi(out.permute(0, 2, 1)).muli(0.5);
+            return out.add(out.permute(0, 2, 1).dup()).muli(0.5);
         });
     }
 
