@@ -82,6 +82,11 @@ class CurvatureContractTest {
         assertClose(dense.add(t.toDense()), s.plus(t).toDense(), FLOAT64, name + ": plus");
         assertClose(dense.add(t.diagonalBlocksOnly().toDense()), s.plus(t.diagonalBlocksOnly()).toDense(), FLOAT64,
                 name + ": plus a diagonal-only operator");
+        INDArray tDense = t.toDense();
+        assertClose(dense.mmul(tDense).mmul(dense), s.sandwich(t).toDense(), FLOAT64, name + ": sandwich S T S");
+        INDArray tDiagonal = t.diagonalBlocksOnly().toDense();
+        assertClose(tDiagonal.mmul(dense).mmul(tDiagonal), t.diagonalBlocksOnly().sandwich(s).toDense(), FLOAT64,
+                name + ": sandwich with a diagonal-only operator");
     }
 
     @ParameterizedTest(name = "{0}")
