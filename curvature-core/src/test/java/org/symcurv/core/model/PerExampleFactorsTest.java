@@ -92,8 +92,7 @@ class PerExampleFactorsTest {
         assertClose(expected.averagedOver(group).empiricalFisher(), actual, Tolerances.FIXTURE_EXACT,
                 activation + " averaged." + group + ".empirical_fisher");
         Curvature projected = OrbitAverage.project(KindDecomposition.of(spec), DenseMatrices.toArray(expected.empiricalFisher()));
-        assertClose(DenseMatrices.toMatrix(projected.toDense()), actual, Tolerances.FIXTURE_EXACT,
-                activation + " project(empirical_fisher) over " + group);
+        assertSameOperator(projected, fisher, Tolerances.FIXTURE_EXACT, activation + " project(empirical_fisher) over " + group);
     }
 
     // ------------------------------------------------------------------ against DL4J's per-example gradients
@@ -142,7 +141,7 @@ class PerExampleFactorsTest {
         Curvature expected = OrbitAverage.secondMoment(kinds, Gradients.perExample(c.net(), c.data()), BlockBudget.DEFAULT);
         Curvature actual = FisherEstimation.empirical().withBatchSize(4)
                 .estimate(c.net(), spec, c.data().getFeatures(), c.data().getLabels());
-        assertClose(DenseMatrices.toMatrix(expected.toDense()), DenseMatrices.toMatrix(actual.toDense()), Tolerances.FLOAT64_ROUNDOFF, c.name());
+        assertSameOperator(expected, actual, Tolerances.FLOAT64_ROUNDOFF, c.name());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -176,8 +175,8 @@ class PerExampleFactorsTest {
         Curvature full = FisherEstimation.empirical().estimate(c.net(), spec, c.data().getFeatures(), c.data().getLabels());
         Curvature lastLayer = full.restrictTo(List.of("2_W", "2_b"));
         Curvature direct = FisherEstimation.empirical().estimate(c.net(), lastLayer.spec(), c.data().getFeatures(), c.data().getLabels());
-        assertClose(DenseMatrices.toMatrix(lastLayer.toDense()), DenseMatrices.toMatrix(direct.toDense()), Tolerances.FLOAT64_ROUNDOFF, "last layer");
         assertEquals(lastLayer.spec(), direct.spec());
+        assertSameOperator(lastLayer, direct, Tolerances.FLOAT64_ROUNDOFF, "last layer");
     }
 
     // ------------------------------------------------------------------ Monte Carlo labels: reproducible
@@ -196,9 +195,9 @@ class PerExampleFactorsTest {
         }
         // the draws follow the example order, so cutting the data differently changes only the summation order
         Curvature rebatched = estimation.withBatchSize(7).estimate(net, spec, x, null);
-        assertClose(DenseMatrices.toMatrix(first.toDense()), DenseMatrices.toMatrix(rebatched.toDense()), Tolerances.FLOAT64_ROUNDOFF, "batch 7 vs 32");
+        assertSameOperator(first, rebatched, Tolerances.FLOAT64_ROUNDOFF, "batch 7 vs 32");
         Curvature otherSeed = FisherEstimation.monteCarlo(78).withSamplesPerExample(3).estimate(net, spec, x, null);
-        double change = DenseMatrices.relativeError(DenseMatrices.toMatrix(otherSeed.toDense()), DenseMatrices.toMatrix(first.toDense()));
+        double change = frobeniusDistance(otherSeed, first) / frobeniusNorm(first);
         assertTrue(change > 1e-3, "another seed draws other labels: relative change " + change);
     }
 
@@ -216,6 +215,34 @@ class PerExampleFactorsTest {
         INDArray head = factors.sampleLabels(x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 16), org.nd4j.linalg.indexing.NDArrayIndex.all()),
                 4, new Random(5));
         assertEquals(all.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 64), org.nd4j.linalg.indexing.NDArrayIndex.all()), head);
+    }
+
+    // ------------------------------------------------------------------ comparing operators without densifying them
+
+    /**
+     * {@code ‖S − T‖_F} of two operators on the same decomposition, from their blocks: {@code S − T} acts on kind
+     * {@code κ} as {@code I_{d_κ} ⊗ (B_κ − B'_κ)}, so {@code ‖S − T‖_F² = Σ_κ d_κ ‖B_κ − B'_κ‖_F²} (dense blocks only).
+     */
+    static double frobeniusDistance(Curvature s, Curvature t) {
+        assertEquals(s.spec(), t.spec(), "operators on different specs");
+        double total = 0;
+        for (int k = 0; k < s.decomposition().kinds().size(); k++) {
+            assertTrue(!s.isDiagonalBlock(k) && !t.isDiagonalBlock(k), "block distances here are for dense blocks");
+            INDArray d = s.block(k).castTo(DataType.DOUBLE).sub(t.block(k).castTo(DataType.DOUBLE));
+            total += s.decomposition().kinds().get(k).dimension() * d.mul(d).sumNumber().doubleValue();
+        }
+        return Math.sqrt(total);
+    }
+
+    /** {@code ‖S‖_F = sqrt(Σ_κ d_κ ‖B_κ‖_F²)}. */
+    static double frobeniusNorm(Curvature s) {
+        return frobeniusDistance(s, s.scale(0.0));
+    }
+
+    /** Asserts {@code ‖actual − expected‖_F ≤ tolerance ‖expected‖_F}. */
+    static void assertSameOperator(Curvature expected, Curvature actual, double tolerance, String what) {
+        double error = frobeniusDistance(actual, expected) / frobeniusNorm(expected);
+        assertTrue(error <= tolerance, what + ": relative Frobenius error " + error + " exceeds " + tolerance);
     }
 
     // ------------------------------------------------------------------ progress and errors
