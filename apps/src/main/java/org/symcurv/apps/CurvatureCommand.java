@@ -218,7 +218,7 @@ public final class CurvatureCommand implements Callable<Integer> {
                 .withBatchSize(batchSize)
                 .withBudget(new BlockBudget(maxBlock, diagonalFallback))
                 .withAccumulatorType(DataType.DOUBLE);
-        stdout.printf(Locale.ROOT, "model %s: %,d parameters, %s%n", model, parameters, factors);
+        stdout.printf(Locale.ROOT, "model %s: %,d parameters, %s%n", model, parameters, factors.architecture());
         stdout.printf(Locale.ROOT, "estimating the %s on %,d Fashion-MNIST training images from %s%n", describeEstimator(), data.size(), dir);
         stdout.println(symmetry);
         stdout.flush();

@@ -169,7 +169,7 @@ public final class FisherEstimation {
         if (n < 1) {
             throw new IllegalArgumentException("no examples: the Fisher is an average over at least one example");
         }
-        if (type == Type.EMPIRICAL && (targets == null || targets.rank() != 2 || targets.size(0) != n)) {
+        if (type == Type.EMPIRICAL && (targets == null || targets.rank() != 2 || targets.size(0) != n || targets.size(1) != factors.outputCount())) {
             throw new IllegalArgumentException("the empirical Fisher needs targets [" + n + ", " + factors.outputCount() + "], one row per example; got "
                     + (targets == null ? "none" : Arrays.toString(targets.shape())));
         }

@@ -385,12 +385,20 @@ public final class PerExampleFactors {
         return features.castTo(dataType);
     }
 
-    @Override
-    public String toString() {
-        StringBuilder sb = new StringBuilder("PerExampleFactors[");
+    /** The architecture in one line, e.g. {@code 784→256 relu → 256→10 softmax, softmax cross-entropy}. */
+    public String architecture() {
+        StringBuilder sb = new StringBuilder();
         for (int l = 0; l < layerCount; l++) {
             sb.append(l == 0 ? "" : " → ").append(nIn[l]).append('→').append(nOut[l]).append(' ').append(activations[l]);
+            if (!hasBias[l]) {
+                sb.append(" (no bias)");
+            }
         }
-        return sb.append(", ").append(loss).append(']').toString();
+        return sb.append(", ").append(loss.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ')).toString();
+    }
+
+    @Override
+    public String toString() {
+        return "PerExampleFactors[" + architecture() + "]";
     }
 }
