@@ -30,15 +30,16 @@ import picocli.CommandLine.Spec;
  * the paper's fidelity/memory trade-off on small MLPs against exact float64 curvature ({@link FidelityBench}) and
  * checks the goal "the symmetry-averaged Fisher beats the diagonal Fisher on error to the exact GGN at comparable
  * memory"; part {@code cost} times the estimators at 784-256-256-10 against a DL4J gradient pass and counts stored
- * floats against K-FAC ({@link CostBench}). Writes {@code curvature.json}, {@code tables.md} and the fidelity PNGs into
- * the output directory (each written to a temporary file and renamed), and prints the tables.
+ * floats against K-FAC ({@link CostBench}). Each part writes {@code <part>.json} and {@code <part>.md} (its tables) into the
+ * output directory as soon as it finishes, fidelity also {@code fidelity-ggn.png} and {@code fidelity-hessian.png} (each
+ * file written to a temporary sibling and renamed), and prints its tables.
  */
 @Command(name = "curvature",
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {"Curvature estimates: fidelity vs memory on small MLPs (exact float64 Hessian and GGN), and cost at",
-                "784-256-256-10 relative to a DL4J forward+backward pass. Prints tables; writes curvature.json, tables.md,",
-                "fidelity-ggn.png and fidelity-hessian.png into --out-dir."})
+                "784-256-256-10 relative to a DL4J forward+backward pass. Prints tables; writes fidelity.json, fidelity.md,",
+                "fidelity-ggn.png, fidelity-hessian.png, cost.json and cost.md into --out-dir."})
 public final class CurvatureBenchCommand implements Callable<Integer> {
     /** The parts of the benchmark. */
     enum Part { FIDELITY, COST }
@@ -203,55 +204,69 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
         Path dir = FashionMnist.locate(dataDir);
         ImageDataSet train = FashionMnist.loadTrain(dir);
 
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("benchmark", "curvature");
-        json.put("command", "symcurv bench curvature " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
-        json.put("started", Instant.now().toString());
-        json.put("machine", Machine.describe());
-        json.put("loadAverageAtStart", Machine.loadAverage());
-        json.put("data", dir.toString());
-        StringBuilder markdown = new StringBuilder("# symcurv bench curvature\n\n`").append(json.get("command")).append("`\n\n");
-
+        String command = "symcurv bench curvature " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+        List<String> written = new ArrayList<>();
         if (parts.contains(Part.FIDELITY)) {
+            Map<String, Object> json = header(command, dir);
             FidelityBench.Settings settings = new FidelityBench.Settings(side, parseWidths(hidden), activations, trainSteps,
                     learningRate, batchSize, evalExamples, fisherExamples, groups, stepDampings, stepScale, denseCheck, seed);
-            List<Double> loadBefore = Machine.loadAverage();
             List<FidelityBench.ArchitectureResult> results = new FidelityBench(settings, err).run(train);
-            Map<String, Object> fidelity = new LinkedHashMap<>();
-            fidelity.put("settings", settings.toJson());
-            fidelity.put("loadAverageBefore", loadBefore);
-            fidelity.put("loadAverageAfter", Machine.loadAverage());
-            fidelity.put("architectures", results.stream().map(FidelityBench.ArchitectureResult::toJson).toList());
+            json.put("loadAverageAtEnd", Machine.loadAverage());
+            json.put("settings", settings.toJson());
+            json.put("architectures", results.stream().map(FidelityBench.ArchitectureResult::toJson).toList());
             List<Map<String, Object>> goal = new ArrayList<>();
             List<Table> tables = fidelityTables(results, goal);
-            fidelity.put("goalSymmetryBeatsDiagonal", goal);
-            json.put("fidelity", fidelity);
-            print(out, markdown, tables);
+            json.put("goalSymmetryBeatsDiagonal", goal);
+            json.put("finished", Instant.now().toString());
+            writeAtomically(outDir.resolve("fidelity.json"), Json.write(json));
+            writeAtomically(outDir.resolve("fidelity.md"), markdown(command, json, tables));
             int largest = fisherExamples.get(fisherExamples.size() - 1);
             writePng(results, largest, FidelityPlot.Target.GGN, outDir.resolve("fidelity-ggn.png"));
             writePng(results, largest, FidelityPlot.Target.HESSIAN, outDir.resolve("fidelity-hessian.png"));
+            written.addAll(List.of("fidelity.json", "fidelity.md", "fidelity-ggn.png", "fidelity-hessian.png"));
+            print(out, tables);
         }
         if (parts.contains(Part.COST)) {
+            Map<String, Object> json = header(command, dir);
             CostBench.Settings settings = new CostBench.Settings(parseWidths(List.of(costHidden)).get(0), costActivation, costBatch,
                     costTrainSteps, learningRate, costGroups, damping, new Measurement.Plan(warmups, repeats, timeBudget),
                     fisherRoute, seed);
-            List<Double> loadBefore = Machine.loadAverage();
             CostBench.Result result = new CostBench(settings, err).run(costSide == 28 ? train : train.downsample(costSide));
-            Map<String, Object> cost = new LinkedHashMap<>();
-            cost.put("settings", settings.toJson());
-            cost.put("loadAverageBefore", loadBefore);
-            cost.put("loadAverageAfter", Machine.loadAverage());
-            cost.putAll(result.toJson());
-            json.put("cost", cost);
-            print(out, markdown, costTables(result));
+            json.put("loadAverageAtEnd", Machine.loadAverage());
+            json.put("settings", settings.toJson());
+            json.putAll(result.toJson());
+            json.put("finished", Instant.now().toString());
+            List<Table> tables = costTables(result);
+            writeAtomically(outDir.resolve("cost.json"), Json.write(json));
+            writeAtomically(outDir.resolve("cost.md"), markdown(command, json, tables));
+            written.addAll(List.of("cost.json", "cost.md"));
+            print(out, tables);
         }
-        json.put("finished", Instant.now().toString());
-        writeAtomically(outDir.resolve("curvature.json"), Json.write(json));
-        writeAtomically(outDir.resolve("tables.md"), markdown.toString());
-        out.printf(Locale.ROOT, "wrote %s (curvature.json, tables.md%s)%n", outDir,
-                parts.contains(Part.FIDELITY) ? ", fidelity-ggn.png, fidelity-hessian.png" : "");
+        out.printf(Locale.ROOT, "%nwrote %s into %s%n", String.join(", ", written), outDir);
         out.flush();
         return 0;
+    }
+
+    private static Map<String, Object> header(String command, Path data) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("benchmark", "curvature");
+        json.put("command", command);
+        json.put("started", Instant.now().toString());
+        json.put("machine", Machine.describe());
+        json.put("loadAverageAtStart", Machine.loadAverage());
+        json.put("data", data.toString());
+        return json;
+    }
+
+    private static String markdown(String command, Map<String, Object> json, List<Table> tables) {
+        StringBuilder md = new StringBuilder("`").append(command).append("`\n\n");
+        md.append("Load average (1/5/15 min) at start ").append(json.get("loadAverageAtStart")).append(", at end ")
+                .append(json.get("loadAverageAtEnd")).append("; ").append(json.get("started")).append(" to ").append(json.get("finished"))
+                .append(".\n\n");
+        for (Table t : tables) {
+            md.append(t.markdown()).append('\n');
+        }
+        return md.toString();
     }
 
     private void validate() {
@@ -461,11 +476,10 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
         return m == null ? "—" : Integer.toString(m.runs());
     }
 
-    private static void print(PrintWriter out, StringBuilder markdown, List<Table> tables) {
+    private static void print(PrintWriter out, List<Table> tables) {
         for (Table t : tables) {
             out.println();
             out.print(t.plain());
-            markdown.append(t.markdown()).append('\n');
         }
         out.flush();
     }

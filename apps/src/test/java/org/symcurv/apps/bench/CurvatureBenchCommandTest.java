@@ -39,6 +39,7 @@ class CurvatureBenchCommandTest {
     static String stdout;
     static String stderr;
     static JsonNode json;
+    static JsonNode costJson;
 
     @BeforeAll
     static void runTinyBench() throws IOException {
@@ -56,14 +57,15 @@ class CurvatureBenchCommandTest {
         stdout = o.toString();
         stderr = e.toString();
         if (exitCode == 0) {
-            json = new ObjectMapper().readTree(out.resolve("curvature.json").toFile());
+            json = new ObjectMapper().readTree(out.resolve("fidelity.json").toFile());
+            costJson = new ObjectMapper().readTree(out.resolve("cost.json").toFile());
         }
     }
 
     @Test
     void succeedsAndWritesJsonTablesAndPlots() throws IOException {
         assertEquals(0, exitCode, stderr);
-        for (String name : List.of("curvature.json", "tables.md", "fidelity-ggn.png", "fidelity-hessian.png")) {
+        for (String name : List.of("fidelity.json", "fidelity.md", "fidelity-ggn.png", "fidelity-hessian.png", "cost.json", "cost.md")) {
             assertTrue(Files.size(out.resolve(name)) > 100, name + " written");
         }
         byte[] png = Files.readAllBytes(out.resolve("fidelity-ggn.png"));
@@ -73,13 +75,13 @@ class CurvatureBenchCommandTest {
         }
         assertTrue(stdout.contains("Goal check"), stdout);
         assertTrue(stdout.contains("4-3-3-10 tanh"), stdout);
-        assertTrue(Files.readString(out.resolve("tables.md")).contains("| 4-3-3-10 tanh | signed-perm |"));
+        assertTrue(Files.readString(out.resolve("fidelity.md")).contains("| 4-3-3-10 tanh | signed-perm |"));
     }
 
     @Test
     void jsonHasEveryMethodWithFiniteNumbers() {
         assertEquals(0, exitCode, stderr);
-        JsonNode architectures = json.at("/fidelity/architectures");
+        JsonNode architectures = json.at("/architectures");
         assertEquals(1, architectures.size());
         JsonNode a = architectures.get(0);
         assertEquals(P, a.get("parameters").asLong());
@@ -100,7 +102,7 @@ class CurvatureBenchCommandTest {
                 }
             }
         }
-        JsonNode cost = json.get("cost");
+        JsonNode cost = costJson;
         assertTrue(cost.at("/forwardBackward/medianMillis").asDouble() > 0);
         JsonNode perm = cost.at("/groups/0");
         assertEquals("perm", perm.get("group").asText());
@@ -111,25 +113,26 @@ class CurvatureBenchCommandTest {
         }
         List<String> nonFinite = new ArrayList<>();
         collectNonFinite(json, "", nonFinite);
+        collectNonFinite(costJson, "", nonFinite);
         assertTrue(nonFinite.isEmpty(), "non-finite numbers: " + nonFinite);
     }
 
     @Test
     void storedFloatsFollowTheStructures() {
         assertEquals(0, exitCode, stderr);
-        JsonNode a = json.at("/fidelity/architectures/0");
+        JsonNode a = json.at("/architectures/0");
         assertEquals((long) P * P, method(a, "dense").get("storedFloats").asLong());
         assertEquals(P, method(a, "diagonal").get("storedFloats").asLong());
         // SIGNED_PERM and ORTH have the same commutant on a hidden layer
         assertEquals(method(a, "signed-perm").get("storedFloats").asLong(), method(a, "orth").get("storedFloats").asLong());
         // K-FAC for 49-4-4-10: (49+1)² + 4² + (4+1)² + 4² + (4+1)² + 10²
-        assertEquals(50L * 50 + 16 + 25 + 16 + 25 + 100, json.at("/cost/kfacFloats").asLong());
+        assertEquals(50L * 50 + 16 + 25 + 16 + 25 + 100, costJson.get("kfacFloats").asLong());
     }
 
     @Test
     void projectionsAreIdempotentAndAgreeWithDenseMatricesAndTheEstimatorsAccumulation() {
         assertEquals(0, exitCode, stderr);
-        JsonNode a = json.at("/fidelity/architectures/0");
+        JsonNode a = json.at("/architectures/0");
         for (JsonNode m : a.get("methods")) {
             if (m.get("method").asText().equals("dense")) {
                 continue;
@@ -144,7 +147,7 @@ class CurvatureBenchCommandTest {
     @Test
     void exactSymmetriesOfTanhAndNestedGroupsOrderTheStructureErrors() {
         assertEquals(0, exitCode, stderr);
-        JsonNode a = json.at("/fidelity/architectures/0");
+        JsonNode a = json.at("/architectures/0");
         assertTrue(method(a, "perm").get("exactSymmetry").asBoolean());
         assertTrue(method(a, "sign").get("exactSymmetry").asBoolean());
         assertTrue(method(a, "signed-perm").get("exactSymmetry").asBoolean());
@@ -175,7 +178,7 @@ class CurvatureBenchCommandTest {
                 dir.resolve("unused").toString(), "--fisher-examples", "100,50");
         assertEquals(2, code);
         assertTrue(e.toString().contains("strictly increasing"), e.toString());
-        assertFalse(Files.exists(dir.resolve("unused").resolve("curvature.json")));
+        assertFalse(Files.exists(dir.resolve("unused").resolve("fidelity.json")));
     }
 
     private static List<String> methodNames(JsonNode architecture) {
