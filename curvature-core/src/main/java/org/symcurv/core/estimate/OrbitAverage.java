@@ -52,7 +52,7 @@ public final class OrbitAverage {
             INDArray zu = kinds.copyMatrix(k, u);
             INDArray zv = kinds.copyMatrix(k, v);
             INDArray b = Nd4j.matmul(zu, zv, true, false, false);
-            b.addi(b.permute(0, 2, 1)).muli(0.5 / kinds.kinds().get(k).dimension());
+            b = b.add(b.permute(0, 2, 1).dup()).muli(0.5 / kinds.kinds().get(k).dimension());
             blocks.add(b);
         }
         return Curvature.of(kinds, blocks);

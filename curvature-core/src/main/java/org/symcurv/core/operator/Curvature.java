@@ -118,10 +118,20 @@ public final class Curvature {
      * @return a new {@code [P]} vector
      */
     public INDArray multiply(INDArray x) {
-        INDArray out = Nd4j.zeros(x.dataType(), spec().parameterCount());
+        return multiplyRows(x.reshape(1, x.length())).reshape(spec().parameterCount());
+    }
+
+    /**
+     * {@code S x_i} for every row {@code x_i} at once (one block product per kind for all rows).
+     *
+     * @param rows {@code [n, P]}; not modified
+     * @return a new {@code [n, P]} array
+     */
+    public INDArray multiplyRows(INDArray rows) {
+        INDArray out = Nd4j.zeros(rows.dataType(), rows.size(0), spec().parameterCount());
         for (int k = 0; k < blocks.size(); k++) {
-            INDArray z = kinds.copyMatrix(k, x);
-            kinds.scatterAdd(k, applyBlock(k, z), out);
+            INDArray z = kinds.copyMatrices(k, rows);
+            kinds.scatterAddRows(k, applyBlock(k, z), out);
         }
         return out;
     }
@@ -357,7 +367,7 @@ public final class Curvature {
             INDArray ad = a.rank() == 2 ? diagonalMatrices(a) : a;
             INDArray md = m.rank() == 2 ? diagonalMatrices(m) : m;
             INDArray out = Nd4j.matmul(Nd4j.matmul(ad, md), ad);
-            return out.addi(out.permute(0, 2, 1)).muli(0.5);
+            return out.add(out.permute(0, 2, 1).dup()).muli(0.5);
         });
     }
 
@@ -445,12 +455,22 @@ public final class Curvature {
      * A draw {@code ⊕_κ Z_κ A_κ} from {@code N(0, A²)} for a square-root factor {@code A} (e.g. {@link #precisionInverseSqrt()}).
      */
     public static INDArray sampleWithFactor(Curvature factor, long seed) {
+        return sampleWithFactor(factor, 1, seed).reshape(factor.spec().parameterCount());
+    }
+
+    /**
+     * {@code count} independent draws {@code ⊕_κ Z_κ A_κ} from {@code N(0, A²)}, one per row.
+     *
+     * @return {@code [count, P]}
+     */
+    public static INDArray sampleWithFactor(Curvature factor, int count, long seed) {
         org.nd4j.linalg.api.rng.Random rng = Nd4j.getRandomFactory().getNewRandomInstance(seed);
-        INDArray out = Nd4j.zeros(factor.dataType(), factor.spec().parameterCount());
+        INDArray out = Nd4j.zeros(factor.dataType(), count, factor.spec().parameterCount());
         for (int k = 0; k < factor.blocks.size(); k++) {
             KindLayout layout = factor.kinds.kinds().get(k);
-            INDArray z = Nd4j.randn(Nd4j.create(factor.dataType(), layout.familySize(), layout.representationSize(), layout.copies()), rng);
-            factor.kinds.scatterAdd(k, factor.applyBlock(k, z), out);
+            INDArray z = Nd4j.randn(Nd4j.create(factor.dataType(), layout.familySize(),
+                    (long) count * layout.representationSize(), layout.copies()), rng);
+            factor.kinds.scatterAddRows(k, factor.applyBlock(k, z), out);
         }
         return out;
     }
@@ -531,8 +551,15 @@ public final class Curvature {
             throw new IllegalArgumentException("toDense() is for small operators; this one has " + p + " parameters");
         }
         INDArray dense = Nd4j.create(dataType(), p, p);
-        for (int q = 0; q < p; q++) {
-            dense.putColumn(q, column(q));
+        int chunk = 512;
+        for (long from = 0; from < p; from += chunk) {
+            long to = Math.min(p, from + chunk);
+            INDArray unit = Nd4j.zeros(dataType(), to - from, p);
+            for (long q = from; q < to; q++) {
+                unit.putScalar(q - from, q, 1.0);
+            }
+            // S is symmetric: the rows S e_q are its columns
+            dense.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()).assign(multiplyRows(unit));
         }
         return dense;
     }

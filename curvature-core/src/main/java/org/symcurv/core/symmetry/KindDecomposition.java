@@ -222,21 +222,87 @@ public final class KindDecomposition {
      */
     public INDArray copyMatrix(int kindIndex, INDArray flat) {
         checkFlat(flat);
+        return copyMatrices(kindIndex, flat.reshape(1, flat.length()));
+    }
+
+    /**
+     * The copy matrices of {@code n} vectors at once, stacked along the representation axis: row
+     * {@code i·D + r} of the result is row {@code r} of {@code Z_κ(v_i)}. Since a block acts on the copies
+     * (the columns), {@code Z ↦ Z B_κ} treats all {@code n} vectors in one product.
+     *
+     * @param rows {@code [n, P]}, one vector per row; not modified
+     * @return a new {@code [F, n·D, m]} array
+     */
+    public INDArray copyMatrices(int kindIndex, INDArray rows) {
+        checkRows(rows);
         KindLayout k = kinds.get(kindIndex);
         if (k.contributions().size() == 1) {
-            return leafCopies(k, k.contributions().get(0), flat);
+            return leafCopies(k, k.contributions().get(0), rows);
         }
-        INDArray z = Nd4j.create(flat.dataType(), k.familySize(), k.representationSize(), k.copies());
+        long n = rows.size(0);
+        INDArray z = Nd4j.create(rows.dataType(), k.familySize(), n * k.representationSize(), k.copies());
         for (Contribution c : k.contributions()) {
             z.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(c.copyOffset(), c.copyOffset() + c.copies()))
-                    .assign(leafCopies(k, c, flat));
+                    .assign(leafCopies(k, c, rows));
         }
         return z;
     }
 
-    private INDArray leafCopies(KindLayout k, Contribution c, INDArray flat) {
+    /**
+     * The leaf's elements of each row as a tensor {@code [n, shape…]} (a view where ND4J allows it).
+     *
+     * @param rows {@code [n, P]}; not modified
+     */
+    public static INDArray leafTensors(INDArray rows, LeafSpec leaf) {
+        long n = rows.size(0);
+        INDArray segment = rows.get(NDArrayIndex.all(), NDArrayIndex.interval(leaf.offset(), leaf.offset() + leaf.length()));
+        int rank = leaf.rank();
+        long[] shape = leaf.shape();
+        if (leaf.order() == 'c' || rank <= 1) {
+            long[] full = new long[rank + 1];
+            full[0] = n;
+            System.arraycopy(shape, 0, full, 1, rank);
+            return segment.dup('c').reshape('c', full);
+        }
+        long[] reversed = new long[rank + 1];
+        int[] back = new int[rank + 1];
+        reversed[0] = n;
+        for (int a = 0; a < rank; a++) {
+            reversed[a + 1] = shape[rank - 1 - a];
+            back[a + 1] = rank - a;
+        }
+        return segment.dup('c').reshape('c', reversed).permute(back);
+    }
+
+    /** Adds tensors {@code [n, shape…]} into the leaf's place in each row of {@code rowsOut} (modified). */
+    public static void addToLeaves(INDArray rowsOut, LeafSpec leaf, INDArray tensors) {
+        long n = rowsOut.size(0);
+        int rank = leaf.rank();
+        INDArray t = tensors;
+        if (leaf.order() == 'f' && rank > 1) {
+            int[] back = new int[rank + 1];
+            for (int a = 0; a < rank; a++) {
+                back[a + 1] = rank - a;
+            }
+            t = t.permute(back);
+        }
+        rowsOut.get(NDArrayIndex.all(), NDArrayIndex.interval(leaf.offset(), leaf.offset() + leaf.length()))
+                .addi(t.dup('c').reshape('c', new long[] {n, leaf.length()}));
+    }
+
+    private INDArray leafCopies(KindLayout k, Contribution c, INDArray rows) {
         LeafSpec leaf = c.leaf();
-        INDArray t = leafTensor(flat, leaf);
+        INDArray t = projectPermAxes(k, leaf, leafTensors(rows, leaf), false);
+        t = t.permute(batchPermutation(k, c));
+        return t.dup('c').reshape('c', new long[] {k.familySize(), rows.size(0) * k.representationSize(), c.copies()});
+    }
+
+    /**
+     * Along each {@code PERM} axis of a batch of leaf tensors {@code [n, shape…]}: the standard piece is the centring
+     * projection {@code P_c x = x - mean(x)} both ways; the trivial piece maps {@code x ↦ Σ_i x_i / √n} (extracting)
+     * and its adjoint {@code c ↦ c·1/√n} (scattering, from an axis of size 1 back to {@code n}).
+     */
+    private INDArray projectPermAxes(KindLayout k, LeafSpec leaf, INDArray t, boolean scatter) {
         for (int a = 0; a < leaf.rank(); a++) {
             if (leaf.label(a).isFree()) {
                 continue;
@@ -246,16 +312,41 @@ public final class KindDecomposition {
             if (group.type() != GroupType.PERM) {
                 continue;
             }
+            double scale = 1.0 / Math.sqrt(group.size());
             if (k.kind().piece(g) == Piece.STANDARD) {
-                t = t.sub(t.mean(true, a));
+                t = t.sub(t.mean(true, a + 1));
+            } else if (scatter) {
+                long[] full = t.shape();
+                full[a + 1] = group.size();
+                t = Nd4j.zeros(t.dataType(), full).addi(t).muli(scale);
             } else {
-                t = t.sum(true, a).muli(1.0 / Math.sqrt(group.size()));
+                t = t.sum(true, a + 1).muli(scale);
             }
         }
-        if (leaf.rank() > 1) {
-            t = t.permute(c.permutation());
+        return t;
+    }
+
+    /** Axes of {@code [n, shape…]} in copy-matrix order: character axes, the batch axis, group axes, free axes. */
+    private int[] batchPermutation(KindLayout k, Contribution c) {
+        int[] perm = c.permutation();
+        int characters = 0;
+        for (int a : perm) {
+            if (!c.leaf().label(a).isFree() && k.kind().piece(spec.groupIndex(c.leaf().label(a).group())) == Piece.CHARACTER) {
+                characters++;
+            }
         }
-        return t.dup('c').reshape('c', new long[] {k.familySize(), k.representationSize(), c.copies()});
+        int[] out = new int[perm.length + 1];
+        int i = 0;
+        for (int j = 0; j < perm.length; j++) {
+            if (j == characters) {
+                out[i++] = 0;
+            }
+            out[i++] = perm[j] + 1;
+        }
+        if (characters == perm.length) {
+            out[i] = 0;
+        }
+        return out;
     }
 
     /**
@@ -267,8 +358,22 @@ public final class KindDecomposition {
      */
     public void scatterAdd(int kindIndex, INDArray y, INDArray flatOut) {
         checkFlat(flatOut);
+        INDArray rows = Nd4j.zeros(flatOut.dataType(), 1, flatOut.length());
+        scatterAddRows(kindIndex, y, rows);
+        flatOut.addi(rows.reshape(flatOut.length()));
+    }
+
+    /**
+     * The batched adjoint of {@link #copyMatrices}: adds {@code Z_κ*(Y_i)} into row {@code i} of {@code rowsOut}.
+     *
+     * @param y       {@code [F, n·D, m]}; not modified
+     * @param rowsOut {@code [n, P]}, modified (added into)
+     */
+    public void scatterAddRows(int kindIndex, INDArray y, INDArray rowsOut) {
+        checkRows(rowsOut);
         KindLayout k = kinds.get(kindIndex);
-        long[] expected = {k.familySize(), k.representationSize(), k.copies()};
+        long n = rowsOut.size(0);
+        long[] expected = {k.familySize(), n * k.representationSize(), k.copies()};
         if (!Arrays.equals(y.shape(), expected)) {
             throw new IllegalArgumentException("copy coordinates for kind " + describe(kindIndex) + " must have shape "
                     + Arrays.toString(expected) + ", got " + Arrays.toString(y.shape()));
@@ -277,29 +382,23 @@ public final class KindDecomposition {
             LeafSpec leaf = c.leaf();
             INDArray part = y.get(NDArrayIndex.all(), NDArrayIndex.all(),
                     NDArrayIndex.interval(c.copyOffset(), c.copyOffset() + c.copies())).dup('c');
-            INDArray t = part.reshape('c', c.permutedShape());
-            if (leaf.rank() > 1) {
-                t = t.permute(inverse(c.permutation())).dup('c');
+            int[] perm = batchPermutation(k, c);
+            long[] batchShape = new long[perm.length];
+            for (int i = 0; i < perm.length; i++) {
+                batchShape[i] = perm[i] == 0 ? n : c.permutedShape()[indexOf(c.permutation(), perm[i] - 1)];
             }
-            for (int a = 0; a < leaf.rank(); a++) {
-                if (leaf.label(a).isFree()) {
-                    continue;
-                }
-                int g = spec.groupIndex(leaf.label(a).group());
-                Group group = spec.groups().get(g);
-                if (group.type() != GroupType.PERM) {
-                    continue;
-                }
-                if (k.kind().piece(g) == Piece.STANDARD) {
-                    t = t.sub(t.mean(true, a));
-                } else {
-                    long[] full = t.shape();
-                    full[a] = group.size();
-                    t = Nd4j.zeros(t.dataType(), full).addi(t).muli(1.0 / Math.sqrt(group.size()));
-                }
-            }
-            addToLeaf(flatOut, leaf, t);
+            INDArray t = part.reshape('c', batchShape).permute(inverse(perm)).dup('c');
+            addToLeaves(rowsOut, leaf, projectPermAxes(k, leaf, t, true));
         }
+    }
+
+    private static int indexOf(int[] values, int value) {
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] == value) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("axis " + value + " not in " + Arrays.toString(values));
     }
 
     /**
@@ -351,6 +450,13 @@ public final class KindDecomposition {
         if (flat.rank() != 1 || flat.length() != spec.parameterCount()) {
             throw new IllegalArgumentException("expected a flat parameter vector of shape [" + spec.parameterCount()
                     + "], got shape " + Arrays.toString(flat.shape()));
+        }
+    }
+
+    private void checkRows(INDArray rows) {
+        if (rows.rank() != 2 || rows.size(1) != spec.parameterCount()) {
+            throw new IllegalArgumentException("expected parameter vectors as rows, shape [n, " + spec.parameterCount()
+                    + "], got shape " + Arrays.toString(rows.shape()));
         }
     }
 

@@ -76,12 +76,19 @@ class CurvatureContractTest {
         assertEquals(trace, s.trace(), FLOAT64 * Math.abs(trace), name + ": trace");
         assertClose(Nd4j.diag(dense), s.diagonal(), FLOAT64, name + ": diagonal");
         assertClose(dense.getColumn(3), s.column(3), FLOAT64, name + ": column");
+        INDArray rows = Nd4j.vstack(x.reshape(1, x.length()), randomVector(x.length(), 12).reshape(1, x.length()));
+        assertClose(rows.mmul(dense), s.multiplyRows(rows), FLOAT64, name + ": multiplyRows");
         assertClose(dense.mul(2.5).add(Nd4j.eye(x.length()).castTo(DataType.DOUBLE).mul(0.3)),
                 s.scale(2.5).plusIdentity(0.3).toDense(), FLOAT64, name + ": scale, plusIdentity");
         Curvature t = randomOperator(spec, 9);
         assertClose(dense.add(t.toDense()), s.plus(t).toDense(), FLOAT64, name + ": plus");
         assertClose(dense.add(t.diagonalBlocksOnly().toDense()), s.plus(t.diagonalBlocksOnly()).toDense(), FLOAT64,
                 name + ": plus a diagonal-only operator");
+        INDArray tDense = t.toDense();
+        assertClose(dense.mmul(tDense).mmul(dense), s.sandwich(t).toDense(), FLOAT64, name + ": sandwich S T S");
+        INDArray tDiagonal = t.diagonalBlocksOnly().toDense();
+        assertClose(tDiagonal.mmul(dense).mmul(tDiagonal), t.diagonalBlocksOnly().sandwich(s).toDense(), FLOAT64,
+                name + ": sandwich with a diagonal-only operator");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -187,10 +194,7 @@ class CurvatureContractTest {
         Curvature factor = s.precisionInverseSqrt();
         int n = 3000;
         long p = spec.parameterCount();
-        INDArray samples = Nd4j.create(DataType.DOUBLE, n, p);
-        for (int i = 0; i < n; i++) {
-            samples.putRow(i, Curvature.sampleWithFactor(factor, 1000 + i));
-        }
+        INDArray samples = Curvature.sampleWithFactor(factor, n, 1000);
         INDArray covariance = samples.transpose().mmul(samples).div(n);
         INDArray inverse = densePower(s.toDense(), -1.0, 0.0);
         // relative Frobenius error of a Wishart estimate scales like sqrt((p+1)/n)
