@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -14,6 +15,7 @@ import org.symcurv.apps.MlpArchitecture;
 import org.symcurv.core.data.ImageDataSet;
 import org.symcurv.core.estimate.TaylorEstimator;
 import org.symcurv.core.model.Gradients;
+import org.symcurv.core.model.PerExampleFactors;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.operator.Damping;
@@ -46,10 +48,12 @@ final class CostBench {
      * @param relativeDamping damping of {@code power(-1)} and of the Taylor inverse, relative to the largest eigenvalue
      * @param plan            warm-up, repeats and time budget of every measurement
      * @param route           how the Fisher gets its per-example information
+     * @param comparePerExampleRoute also time the per-example route for the first group, as a reference
      * @param seed            seeds initialisation, training, the batch and the labels
      */
     record Settings(List<Integer> hidden, HiddenActivation activation, int batchSize, int trainSteps, double learningRate,
-                    List<GroupType> groups, double relativeDamping, Measurement.Plan plan, FisherRoute route, long seed) {
+                    List<GroupType> groups, double relativeDamping, Measurement.Plan plan, FisherRoute route,
+                    boolean comparePerExampleRoute, long seed) {
         Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("hidden", hidden);
@@ -65,6 +69,7 @@ final class CostBench {
             m.put("budgetSecondsPerMeasurement", plan.budgetSeconds());
             m.put("fisherRoute", route.name());
             m.put("fisherRouteDescription", route.description());
+            m.put("comparePerExampleRoute", comparePerExampleRoute);
             m.put("seed", seed);
             return m;
         }
@@ -99,13 +104,16 @@ final class CostBench {
     }
 
     /** The whole cost part. */
-    record Result(String architecture, long parameters, Measurement forwardBackward, long kfacFloats, long diagonalFloats,
-                  List<GroupCost> groups) {
+    record Result(String architecture, long parameters, Measurement forwardBackward, Measurement factorsOnly,
+                  Measurement perExampleRoute, String perExampleRouteGroup, long kfacFloats, long diagonalFloats, List<GroupCost> groups) {
         Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("architecture", architecture);
             m.put("parameters", parameters);
             m.put("forwardBackward", forwardBackward.toJson());
+            m.put("fisherFactorsOnly", withRatio(factorsOnly, forwardBackward.medianMillis()));
+            m.put("perExampleRouteGroup", perExampleRouteGroup);
+            m.put("perExampleRouteFisherEstimate", withRatio(perExampleRoute, forwardBackward.medianMillis()));
             m.put("kfacFloats", kfacFloats);
             m.put("kfacConvention", "sum over dense layers of (nIn+1)^2 + nOut^2: full square factors, bias folded into the "
                     + "input factor; our blocks are also stored as full squares");
@@ -114,6 +122,15 @@ final class CostBench {
             m.put("groups", groups.stream().map(g -> g.toJson(forwardBackward.medianMillis())).toList());
             return m;
         }
+    }
+
+    private static Map<String, Object> withRatio(Measurement x, double baselineMillis) {
+        if (x == null) {
+            return null;
+        }
+        Map<String, Object> j = x.toJson();
+        j.put("ratioToForwardBackward", x.medianMillis() / baselineMillis);
+        return j;
     }
 
     private final Settings settings;
@@ -147,12 +164,31 @@ final class CostBench {
         INDArray weights = net.params().dup();
         INDArray gradient = Gradients.meanGradient(net, new DataSet(features, labels));
         SymmetrySpec inferred = SpecInference.infer(net);
+        Measurement factorsOnly = null;
+        if (settings.route() == FisherRoute.FACTORED) {
+            // the part of the factored route that does not depend on the group: activations, errors, label draws
+            PerExampleFactors factors = PerExampleFactors.of(net);
+            long[] labelSeed = {settings.seed() + 5};
+            factorsOnly = Measurement.of("Fisher factors only (PerExampleFactors.withSampledLabels)", settings.plan(),
+                    () -> factors.withSampledLabels(features, 1, new Random(labelSeed[0]++), inferred));
+            report("all", factorsOnly, baseline);
+        }
+        Measurement perExampleRoute = null;
+        String perExampleGroup = null;
+        if (settings.comparePerExampleRoute() && settings.route() != FisherRoute.PER_EXAMPLE) {
+            perExampleGroup = BenchNames.group(settings.groups().get(0));
+            KindDecomposition kinds = KindDecomposition.of(inferred.withGroupType(settings.groups().get(0)));
+            long[] labelSeed = {settings.seed() + 4};
+            perExampleRoute = Measurement.of("Fisher estimate by the per-example route", settings.plan(),
+                    () -> FisherRoute.PER_EXAMPLE.estimate(net, kinds, features, labelSeed[0]++));
+            report(perExampleGroup, perExampleRoute, baseline);
+        }
         List<GroupCost> groups = new ArrayList<>();
         for (GroupType type : settings.groups()) {
             groups.add(measureGroup(net, inferred.withGroupType(type), BenchNames.group(type), features, weights, gradient, baseline));
         }
-        return new Result(architecture.describe(), architecture.parameterCount(), baseline, kfacFloats(architecture),
-                architecture.parameterCount(), groups);
+        return new Result(architecture.describe(), architecture.parameterCount(), baseline, factorsOnly, perExampleRoute, perExampleGroup,
+                kfacFloats(architecture), architecture.parameterCount(), groups);
     }
 
     private GroupCost measureGroup(MultiLayerNetwork net, SymmetrySpec spec, String name, INDArray features, INDArray weights,

@@ -152,9 +152,13 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
             description = "Cost: relative damping of power(-1) and the Taylor inverse (default: ${DEFAULT-VALUE}).")
     double damping;
 
-    @Option(names = "--fisher-route", paramLabel = "ROUTE", defaultValue = "per_example",
+    @Option(names = "--fisher-route", paramLabel = "ROUTE", defaultValue = "factored",
             description = "Cost: how the Fisher gets per-example information, one of: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     FisherRoute fisherRoute;
+
+    @Option(names = "--no-per-example-reference",
+            description = "Cost: do not time the per-example Fisher route (one backward pass per example) for the first group.")
+    boolean noPerExampleReference;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "2", description = "Cost: warm-up runs per measurement (default: ${DEFAULT-VALUE}).")
     int warmups;
@@ -230,7 +234,7 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
             Map<String, Object> json = header(command, dir);
             CostBench.Settings settings = new CostBench.Settings(parseWidths(List.of(costHidden)).get(0), costActivation, costBatch,
                     costTrainSteps, learningRate, costGroups, damping, new Measurement.Plan(warmups, repeats, timeBudget),
-                    fisherRoute, seed);
+                    fisherRoute, !noPerExampleReference, seed);
             CostBench.Result result = new CostBench(settings, err).run(costSide == 28 ? train : train.downsample(costSide));
             json.put("loadAverageAtEnd", Machine.loadAverage());
             json.put("settings", settings.toJson());
@@ -448,6 +452,24 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
                     mib(g.fisher()) + " / " + mib(g.power()) + " / " + mib(g.taylorInverse()),
                     runs(g.fisher()) + "/" + runs(g.power()) + "/" + runs(g.taylorInverse()));
         }
+        Table parts = new Table("Fisher estimate at " + r.architecture() + ", batch " + costBatch + ": where the time goes",
+                "what", "median ms", "× forward+backward", "runs", "peak extra MiB");
+        parts.row("DL4J forward+backward (the baseline)", Table.millis(base), "1", r.forwardBackward().runs(), mib(r.forwardBackward()));
+        if (r.factorsOnly() != null) {
+            parts.row("factors only: activations, errors, label draws (any group)", Table.millis(r.factorsOnly().medianMillis()),
+                    Table.sig(r.factorsOnly().medianMillis() / base), r.factorsOnly().runs(), mib(r.factorsOnly()));
+        }
+        for (CostBench.GroupCost g : r.groups()) {
+            if (g.fisher() != null) {
+                parts.row("whole estimate, " + g.group() + " (" + fisherRoute.name().toLowerCase(Locale.ROOT) + " route)",
+                        Table.millis(g.fisher().medianMillis()), Table.sig(g.fisher().medianMillis() / base), g.fisher().runs(), mib(g.fisher()));
+            }
+        }
+        if (r.perExampleRoute() != null) {
+            parts.row("whole estimate, " + r.perExampleRouteGroup() + " (per-example route: " + costBatch + " backward passes + secondMoment)",
+                    Table.millis(r.perExampleRoute().medianMillis()), Table.sig(r.perExampleRoute().medianMillis() / base),
+                    r.perExampleRoute().runs(), mib(r.perExampleRoute()));
+        }
         Table memory = new Table("Stored floats at " + r.architecture() + " (blocks as full squares; K-FAC: Σ (nIn+1)² + nOut², bias folded "
                 + "into the input factor)", "method", "stored floats", "/ K-FAC", "blocks");
         memory.row("K-FAC", Table.count(r.kfacFloats()), "1", "per layer (nIn+1)² and nOut²");
@@ -457,7 +479,7 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
             memory.row(g.group(), Table.count(g.storedFloats()), Table.sig((double) g.storedFloats() / r.kfacFloats()),
                     String.join("; ", g.blocks()) + (g.failure() == null ? "" : " — FAILED: " + g.failure()));
         }
-        return List.of(cost, memory);
+        return List.of(cost, parts, memory);
     }
 
     private static String timed(Measurement m, double base) {

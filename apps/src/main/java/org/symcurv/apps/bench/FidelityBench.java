@@ -128,7 +128,9 @@ final class FidelityBench {
      *
      * @param examples             the N of the first check
      * @param secondMomentVsProjection {@code ‖secondMoment(g_1..g_N) − proj(F_dense,N)‖ / ‖proj(F_dense,N)‖}: the
-     *                             estimator's accumulation equals the projection of the dense Monte Carlo Fisher
+     *                             estimator's accumulation equals the projection of the dense Monte Carlo Fisher; for
+     *                             the diagonal, {@code ‖(1/N) Σ g_i² − diag(F̂)‖ / ‖(1/N) Σ g_i²‖} with
+     *                             {@code Curvature.diagonal()}
      * @param idempotence          {@code ‖proj(proj(G)) − proj(G)‖ / ‖proj(G)‖} (with {@code --dense-check} only)
      * @param denseDiscrepancy     largest absolute difference between the blockwise errors to {@code G} (Pythagoras) and
      *                             the same errors from {@code toDense()} matrices, at the largest N (with
@@ -328,8 +330,9 @@ final class FidelityBench {
         for (int s = 0; s < specs.size(); s++) {
             t0 = System.nanoTime();
             KindDecomposition kinds = KindDecomposition.of(specs.get(s));
-            Curvature projH = OrbitAverage.project(kinds, hessian);
-            Curvature projG = OrbitAverage.project(kinds, ggn);
+            boolean diagonal = names.get(s).equals(DIAGONAL);
+            Curvature projH = project(kinds, hessian, diagonal);
+            Curvature projG = project(kinds, ggn, diagonal);
             // X − proj(X) is orthogonal to the commutant, so ‖X − proj(X)‖² = ‖X‖² − ‖proj(X)‖² and, for any F̂ inside
             // the structure, ‖X − F̂‖² = ‖X − proj(X)‖² + ‖proj(X) − F̂‖² (math page 5.3: structure + estimation)
             double structureH2 = Math.max(0.0, hNorm * hNorm - frobeniusSquared(projH));
@@ -343,7 +346,7 @@ final class FidelityBench {
             List<Curvature> estimates = new ArrayList<>();
             for (int i = 0; i < settings.fisherExamples().size(); i++) {
                 // (1/N) Σ R2(g_i, g_i) = proj((1/N) Σ g_i g_iᵀ) by linearity; the self-check below compares with secondMoment
-                Curvature estimate = OrbitAverage.project(kinds, denseFishers.get(i));
+                Curvature estimate = project(kinds, denseFishers.get(i), diagonal);
                 estimates.add(estimate);
                 List<Step> steps = new ArrayList<>();
                 for (int d = 0; d < settings.relativeDampings().size(); d++) {
@@ -356,16 +359,24 @@ final class FidelityBench {
                         Math.sqrt(structureH2 + estimationH2) / hNorm, Math.sqrt(structureG2 + estimationG2) / gNorm, steps));
             }
             int smallest = settings.fisherExamples().get(0);
-            Curvature accumulated = OrbitAverage.secondMoment(kinds, perExample.get(NDArrayIndex.interval(0, smallest), NDArrayIndex.all()),
-                    BlockBudget.DEFAULT);
-            double selfCheck = Math.sqrt(distanceSquared(accumulated, estimates.get(0)) / frobeniusSquared(estimates.get(0)));
+            double selfCheck;
+            if (diagonal) {
+                // the mean squared gradient, against the core's own parameter-space diagonal of the estimate
+                INDArray rows = perExample.get(NDArrayIndex.interval(0, smallest), NDArrayIndex.all());
+                INDArray meanSquare = rows.mul(rows).mean(0);
+                selfCheck = relative(meanSquare, estimates.get(0).diagonal(), meanSquare.norm2Number().doubleValue());
+            } else {
+                Curvature accumulated = OrbitAverage.secondMoment(kinds, perExample.get(NDArrayIndex.interval(0, smallest), NDArrayIndex.all()),
+                        BlockBudget.DEFAULT);
+                selfCheck = Math.sqrt(distanceSquared(accumulated, estimates.get(0)) / frobeniusSquared(estimates.get(0)));
+            }
             Double idempotence = null;
             Double denseDiscrepancy = null;
             if (settings.denseCheck()) {
                 // against the GGN only: the Hessian's errors come from the same blockwise formulas
-                INDArray projGd = projG.toDense();
-                idempotence = Math.sqrt(distanceSquared(OrbitAverage.project(kinds, projGd), projG) / frobeniusSquared(projG));
-                INDArray fd = estimates.get(estimates.size() - 1).toDense();
+                INDArray projGd = dense(projG, diagonal);
+                idempotence = Math.sqrt(distanceSquared(project(kinds, projGd, diagonal), projG) / frobeniusSquared(projG));
+                INDArray fd = dense(estimates.get(estimates.size() - 1), diagonal);
                 FisherResult last = fisher.get(fisher.size() - 1);
                 double[][] pairs = {
                         {Math.sqrt(structureG2) / gNorm, relative(ggn, projGd, gNorm)},
@@ -400,6 +411,34 @@ final class FidelityBench {
         double[][] targets = BenchTraining.sampleLabels(probabilities, seed).castTo(DataType.DOUBLE).toDoubleMatrix();
         double[][] x = features.castTo(DataType.DOUBLE).toDoubleMatrix();
         return Nd4j.createFromArray(exact.perExampleGradients(theta, new ExactCurvature.Batch(x, targets)));
+    }
+
+    /**
+     * The orbit average of a dense symmetric matrix: {@link OrbitAverage#project}, or for the diagonal preset (every
+     * parameter its own kind, {@code d = 1}, one copy) the diagonal itself, read into the blocks through the copy map:
+     * {@code B_κ,f = X_qq} for the parameter {@code q} of kind {@code κ}, family member {@code f}, which is what
+     * {@code copyMatrix} of {@code diag(X)} gives. (The generic projection batches {@code F} products of 1×1 matrices per
+     * eigenvector, tens of minutes at 886 parameters.)
+     */
+    static Curvature project(KindDecomposition kinds, INDArray denseSymmetric, boolean diagonalPreset) {
+        if (!diagonalPreset) {
+            return OrbitAverage.project(kinds, denseSymmetric);
+        }
+        INDArray diagonal = Nd4j.diag(denseSymmetric).reshape(denseSymmetric.size(0));
+        List<INDArray> blocks = new ArrayList<>();
+        for (int k = 0; k < kinds.kinds().size(); k++) {
+            KindDecomposition.KindLayout layout = kinds.kinds().get(k);
+            if (layout.copies() != 1 || layout.dimension() != 1) {
+                throw new IllegalArgumentException("kind " + kinds.describe(k) + " is not a single parameter: not the diagonal preset");
+            }
+            blocks.add(kinds.copyMatrix(k, diagonal).reshape(layout.familySize(), 1, 1));
+        }
+        return Curvature.of(kinds, blocks);
+    }
+
+    /** The dense matrix of {@code s}: {@code toDense()}, or for the diagonal preset {@code diag(s.diagonal())}. */
+    static INDArray dense(Curvature s, boolean diagonalPreset) {
+        return diagonalPreset ? Nd4j.diag(s.diagonal()) : s.toDense();
     }
 
     /**
