@@ -8,8 +8,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * nearest to {@code G}: exactly, or by a Newton–Schulz iteration as Muon does.
  */
 public final class PolarFactor {
-    /** Below this fraction of the largest squared singular value a direction counts as null (pseudo-inverse). */
-    public static final double RELATIVE_RANK_TOLERANCE = 1e-12;
+    /**
+     * Below this fraction of the largest squared singular value, times the matrix size, a direction counts as null
+     * (pseudo-inverse): the unit round-off of the Gram matrix's precision.
+     */
+    static double rankTolerance(DataType type) {
+        return type == DataType.FLOAT ? 6e-8 : 1.1e-16;
+    }
 
     private PolarFactor() {
     }
@@ -29,9 +34,10 @@ public final class PolarFactor {
     }
 
     /**
-     * {@code U Vᵀ = G (GᵀG)^{-1/2}} (or {@code (G Gᵀ)^{-1/2} G}, whichever Gram matrix is smaller) from a float64
-     * symmetric eigendecomposition; directions with a squared singular value below {@link #RELATIVE_RANK_TOLERANCE}
-     * times the largest are dropped (the pseudo-inverse), so a rank-deficient {@code G} gives a partial isometry.
+     * {@code U Vᵀ = G (GᵀG)^{-1/2}} (or {@code (G Gᵀ)^{-1/2} G}, whichever Gram matrix is smaller) from a symmetric
+     * eigendecomposition in {@code g}'s precision; directions whose squared singular value is below the round-off of
+     * the Gram matrix ({@code m·ε·σ_max²}) are dropped (the pseudo-inverse), so a rank-deficient {@code G} gives a
+     * partial isometry. In float32 singular values below about {@code 3e-4 σ_max} are therefore inexact.
      * (ND4J's SVD op fails above 16×16 with its default switch and takes about a minute for 256×256 with Jacobi
      * only; LAPACK {@code gesvd} through ND4J crashes the JVM: measured with 1.0.0-M2.1.)
      *
@@ -39,16 +45,18 @@ public final class PolarFactor {
      * @return a new {@code [r, c]} array in {@code g}'s data type
      */
     public static INDArray exact(INDArray g) {
-        INDArray x = g.castTo(DataType.DOUBLE);
+        DataType type = g.dataType() == DataType.FLOAT ? DataType.FLOAT : DataType.DOUBLE;
+        INDArray x = g.castTo(type);
         boolean tall = x.rows() >= x.columns();
         INDArray gram = tall ? x.transpose().mmul(x) : x.mmul(x.transpose());
         Eigensolver.Decomposition e = Eigensolver.of(gram);
-        double cutoff = Math.max(e.max(), 0) * RELATIVE_RANK_TOLERANCE;
+        double cutoff = Math.max(e.max(), 0) * rankTolerance(type) * gram.size(0);
         double[] f = new double[e.values().length];
         for (int i = 0; i < f.length; i++) {
             f[i] = e.values()[i] > cutoff ? 1.0 / Math.sqrt(e.values()[i]) : 0.0;
         }
-        INDArray inverseRoot = e.vectors().mulRowVector(org.nd4j.linalg.factory.Nd4j.createFromArray(f)).mmul(e.vectors().transpose());
+        INDArray inverseRoot = e.vectors().mulRowVector(org.nd4j.linalg.factory.Nd4j.createFromArray(f).castTo(type))
+                .mmul(e.vectors().transpose());
         INDArray polar = tall ? x.mmul(inverseRoot) : inverseRoot.mmul(x);
         return polar.castTo(g.dataType());
     }

@@ -40,6 +40,9 @@ class SymmetryPreconditionerTest {
                 new Case(SpecsForTests.mlp(new int[] {3, 4, 3, 2}, GroupType.SIGN, GroupType.SIGNED_PERM), Damping.perBlock(1e-2), InvariantPolicy.ADAM),
                 new Case(SpecsForTests.mlp(new int[] {3, 4, 3, 2}, GroupType.SIGNED_PERM, GroupType.PERM), Damping.global(1e-2),
                         InvariantPolicy.DAMPED_SCALAR),
+                // fewer units than copies (D < m): S_w's root comes from the D×D Gram matrix
+                new Case(SpecsForTests.mlp(new int[] {7, 3, 4, 2}, GroupType.PERM, GroupType.SIGNED_PERM), Damping.perBlock(1e-2), InvariantPolicy.ADAM),
+                new Case(SpecsForTests.mlp(new int[] {7, 3, 2}, GroupType.SIGNED_PERM), Damping.global(1e-3), InvariantPolicy.ADAM),
         };
         for (Case c : cases) {
             KindDecomposition kinds = KindDecomposition.of(c.spec());
@@ -50,7 +53,7 @@ class SymmetryPreconditionerTest {
             Random rng = new Random(77);
             INDArray w = gaussian(c.spec().parameterCount(), rng);
             SymmetryPreconditioner.State state = ours.init(w);
-            for (int t = 1; t <= 4; t++) {
+            for (int t = 1; t <= 3; t++) {
                 INDArray g = gaussian(c.spec().parameterCount(), rng);
                 taylor.observe(w, g);
                 INDArray expected = taylor.direction(taylor.inverseHessian(c.damping()));
@@ -130,6 +133,16 @@ class SymmetryPreconditionerTest {
         Optimizer<?> signs = OptimizerSettings.defaults(Recipe.SYMMETRY).withGroupType(GroupType.SIGN).build(net);
         assertEquals(GroupType.SIGN, ((SymmetryPreconditioner) signs.direction()).decomposition().spec().group("h0").type());
         assertNull(direction.init(org.symcurv.core.model.ParameterLayout.of(net).read(net)).inverse(), "no inverse before the first step");
+    }
+
+    @Test
+    void largeFloat32BlocksAreDecomposedInFloat32AndReconstructed() {
+        INDArray a = gaussian(300 * 200, new Random(81)).reshape(300, 200).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT);
+        INDArray spd = a.transpose().mmul(a);
+        Eigensolver.Decomposition d = Eigensolver.of(spd);
+        assertEquals(org.nd4j.linalg.api.buffer.DataType.FLOAT, d.vectors().dataType());
+        assertClose(spd, d.power(1.0, 0), 1e-5, "U S Uᵀ");
+        assertClose(org.nd4j.linalg.factory.Nd4j.eye(200), d.power(0.5, 0).mmul(d.power(-0.5, 0)), 1e-3, "S^{1/2} S^{-1/2}");
     }
 
     @Test

@@ -154,9 +154,13 @@ public final class Trainer {
                     : !finite(lg.meanGradient()) ? "gradient" : null;
             Update<Optimizer.State<Object>> update = null;
             if (bad == null) {
-                update = optimizer.update(lg.meanGradient(), state, theta);
-                if (!finite(update.step())) {
-                    bad = "optimizer step";
+                try {
+                    update = optimizer.update(lg.meanGradient(), state, theta);
+                    if (!finite(update.step())) {
+                        bad = "optimizer step";
+                    }
+                } catch (ArithmeticException e) {
+                    bad = "optimizer step (" + e.getMessage() + ")";
                 }
             }
             if (bad == null) {
