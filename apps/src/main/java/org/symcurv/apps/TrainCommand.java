@@ -269,7 +269,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** The architecture's network with DL4J's updater switched off: our loop applies every step. */
-    static MultiLayerNetwork newNetwork(MlpArchitecture architecture, long seed) {
+    public static MultiLayerNetwork newNetwork(MlpArchitecture architecture, long seed) {
         MultiLayerConfiguration conf = architecture.configuration(1e-3, seed);
         for (int i = 0; i < conf.getConfs().size(); i++) {
             ((BaseLayer) conf.getConf(i).getLayer()).setIUpdater(new NoOp());
