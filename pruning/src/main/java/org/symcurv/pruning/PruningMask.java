@@ -81,6 +81,11 @@ public final class PruningMask {
         return new PruningMask(parameterCount, next);
     }
 
+    /** The pruned indices as a set (a copy). */
+    public BitSet prunedSet() {
+        return (BitSet) pruned.clone();
+    }
+
     /** The pruned indices in increasing order. */
     public long[] prunedIndices() {
         return pruned.stream().asLongStream().toArray();

@@ -35,9 +35,16 @@ public final class UnstructuredPruner {
     private final PruningScope scope;
     private final ObsDamping damping;
     private final SpecInference.Options specOptions;
+    private final Compensation compensation;
+    private final int solverIterations;
+
+    /** Default bound on the conjugate-gradient iterations of {@link Compensation#CONSTRAINED}. */
+    public static final int DEFAULT_SOLVER_ITERATIONS = 50;
+    /** Relative residual at which the constrained solve stops early. */
+    static final double SOLVER_TOLERANCE = 1e-4;
 
     private UnstructuredPruner(PruningMethod method, double sparsity, int rounds, PruningScope scope, ObsDamping damping,
-                               SpecInference.Options specOptions) {
+                               SpecInference.Options specOptions, Compensation compensation, int solverIterations) {
         this.method = Objects.requireNonNull(method, "method");
         if (!(sparsity >= 0.0 && sparsity < 1.0)) {
             throw new IllegalArgumentException("target sparsity must be in [0, 1), got " + sparsity);
@@ -50,6 +57,11 @@ public final class UnstructuredPruner {
         this.scope = Objects.requireNonNull(scope, "scope");
         this.damping = Objects.requireNonNull(damping, "damping");
         this.specOptions = Objects.requireNonNull(specOptions, "specOptions");
+        this.compensation = Objects.requireNonNull(compensation, "compensation");
+        if (solverIterations < 1) {
+            throw new IllegalArgumentException("the constrained solve needs at least one iteration, got " + solverIterations);
+        }
+        this.solverIterations = solverIterations;
     }
 
     /**
@@ -59,25 +71,38 @@ public final class UnstructuredPruner {
      * @throws IllegalArgumentException unless {@code 0 ≤ sparsity < 1}
      */
     public static UnstructuredPruner of(PruningMethod method, double sparsity) {
-        return new UnstructuredPruner(method, sparsity, 1, PruningScope.GLOBAL, ObsDamping.DEFAULT, SpecInference.Options.defaults());
+        return new UnstructuredPruner(method, sparsity, 1, PruningScope.GLOBAL, ObsDamping.DEFAULT, SpecInference.Options.defaults(),
+                Compensation.SUMMED, DEFAULT_SOLVER_ITERATIONS);
     }
 
     /** @throws IllegalArgumentException for {@code k < 1} */
     public UnstructuredPruner withRounds(int k) {
-        return new UnstructuredPruner(method, sparsity, k, scope, damping, specOptions);
+        return new UnstructuredPruner(method, sparsity, k, scope, damping, specOptions, compensation, solverIterations);
     }
 
     public UnstructuredPruner withScope(PruningScope newScope) {
-        return new UnstructuredPruner(method, sparsity, rounds, newScope, damping, specOptions);
+        return new UnstructuredPruner(method, sparsity, rounds, newScope, damping, specOptions, compensation, solverIterations);
     }
 
     public UnstructuredPruner withDamping(ObsDamping newDamping) {
-        return new UnstructuredPruner(method, sparsity, rounds, scope, newDamping, specOptions);
+        return new UnstructuredPruner(method, sparsity, rounds, scope, newDamping, specOptions, compensation, solverIterations);
     }
 
     /** How the symmetry spec of the network is inferred (e.g. a coarser or finer group type). */
     public UnstructuredPruner withSpecOptions(SpecInference.Options options) {
-        return new UnstructuredPruner(method, sparsity, rounds, scope, damping, options);
+        return new UnstructuredPruner(method, sparsity, rounds, scope, damping, options, compensation, solverIterations);
+    }
+
+    /**
+     * How OBS compensates ({@link Compensation#SUMMED} by default); {@code maxIterations} bounds the conjugate-gradient
+     * iterations of {@link Compensation#CONSTRAINED}.
+     */
+    public UnstructuredPruner withCompensation(Compensation newCompensation, int maxIterations) {
+        return new UnstructuredPruner(method, sparsity, rounds, scope, damping, specOptions, newCompensation, maxIterations);
+    }
+
+    public Compensation compensation() {
+        return compensation;
     }
 
     public PruningMethod method() {
@@ -156,10 +181,20 @@ public final class UnstructuredPruner {
             for (long q : removed) {
                 predicted += scores.saliency[(int) q];
             }
+            PruningMask next = mask.withPruned(removed);
             if (method.isObs() && removed.length > 0) {
-                theta = theta.add(Saliencies.summedObsUpdate(scores.inverse, scores.inverseDiagonal, theta, removed));
+                if (compensation == Compensation.SUMMED) {
+                    theta = theta.add(Saliencies.summedObsUpdate(scores.inverse, scores.inverseDiagonal, theta, removed));
+                } else if (compensation == Compensation.CONSTRAINED) {
+                    listener.stageStarted(stage + ": constrained OBS update", solverIterations);
+                    ConstrainedObs.Solution solution = ConstrainedObs.solve(scores.damped, scores.inverse, theta, next.prunedSet(),
+                            solverIterations, SOLVER_TOLERANCE);
+                    listener.stageProgress(solverIterations);
+                    theta = theta.add(solution.update());
+                    predicted = solution.cost();
+                }
             }
-            mask = mask.withPruned(removed);
+            mask = next;
             theta = mask.apply(theta);
             layout.write(theta, work);
             // what the network holds, rounded to its own data type, is what the next round sees
@@ -174,22 +209,23 @@ public final class UnstructuredPruner {
     }
 
     /** Saliencies and, for OBS, the damped inverse they came from. */
-    private record Scores(double[] saliency, Curvature inverse, INDArray inverseDiagonal, double fisherSeconds) {
+    private record Scores(double[] saliency, Curvature damped, Curvature inverse, INDArray inverseDiagonal, double fisherSeconds) {
     }
 
     private Scores score(MultiLayerNetwork work, INDArray theta, FisherSource fisher, PruningListener listener, String stage) {
         if (method == PruningMethod.MAGNITUDE) {
-            return new Scores(Saliencies.magnitude(theta).toDoubleVector(), null, null, 0.0);
+            return new Scores(Saliencies.magnitude(theta).toDoubleVector(), null, null, null, 0.0);
         }
         long started = System.nanoTime();
         Curvature f = Fishers.estimate(method, work, fisher, specOptions, listener, stage);
         double fisherSeconds = (System.nanoTime() - started) / 1e9;
         if (!method.isObs()) {
-            return new Scores(Saliencies.obd(theta, f.diagonal()).toDoubleVector(), null, null, fisherSeconds);
+            return new Scores(Saliencies.obd(theta, f.diagonal()).toDoubleVector(), null, null, null, fisherSeconds);
         }
-        Curvature inverse = damping.inverse(f);
+        Curvature damped = damping.damp(f);
+        Curvature inverse = damped.inverse(org.symcurv.core.operator.Damping.NONE);
         INDArray inverseDiagonal = inverse.diagonal().castTo(DataType.DOUBLE);
-        return new Scores(Saliencies.obs(theta, inverseDiagonal).toDoubleVector(), inverse, inverseDiagonal, fisherSeconds);
+        return new Scores(Saliencies.obs(theta, inverseDiagonal).toDoubleVector(), damped, inverse, inverseDiagonal, fisherSeconds);
     }
 
     /** The weights to remove in round {@code r}: the lowest saliencies among the weights still present. */
@@ -238,7 +274,8 @@ public final class UnstructuredPruner {
 
     @Override
     public String toString() {
-        return String.format(java.util.Locale.ROOT, "%s to %.1f%% sparsity, %d round%s, %s, damping %s", method.label(), 100 * sparsity,
-                rounds, rounds == 1 ? "" : "s", scope.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), damping);
+        return String.format(java.util.Locale.ROOT, "%s to %.1f%% sparsity, %d round%s, %s, damping %s, %s compensation", method.label(),
+                100 * sparsity, rounds, rounds == 1 ? "" : "s", scope.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), damping,
+                compensation.name().toLowerCase(java.util.Locale.ROOT));
     }
 }
