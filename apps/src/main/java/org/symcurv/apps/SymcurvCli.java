@@ -22,6 +22,7 @@ import picocli.CommandLine.Spec;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 TrainCommand.class,
+                CurvatureCommand.class,
                 PruneCommand.class,
         })
 public final class SymcurvCli implements Runnable {

@@ -4,6 +4,7 @@ import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import org.symcurv.core.operator.BlockBudget;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.operator.Damping;
 import org.symcurv.core.symmetry.KindDecomposition;
@@ -72,6 +73,7 @@ public final class TaylorEstimator {
 
     private final KindDecomposition kinds;
     private final Options options;
+    private final BlockBudget budget;
     private long step;
     private INDArray momentum;
     private Curvature gradientMoment;
@@ -79,8 +81,19 @@ public final class TaylorEstimator {
     private INDArray lastWeights;
 
     public TaylorEstimator(KindDecomposition kinds, Options options) {
+        this(kinds, options, BlockBudget.DEFAULT);
+    }
+
+    /**
+     * @param budget blocks above it keep only their diagonal, or construction fails naming the leaves and kind
+     */
+    public TaylorEstimator(KindDecomposition kinds, Options options, BlockBudget budget) {
         this.kinds = kinds;
         this.options = options;
+        this.budget = budget;
+        for (int k = 0; k < kinds.kinds().size(); k++) {
+            budget.dense(kinds.kinds().get(k).copies(), kinds.describe(k), kinds.kinds().get(k).leafNames());
+        }
     }
 
     public KindDecomposition decomposition() {
@@ -118,7 +131,7 @@ public final class TaylorEstimator {
         momentum = momentum == null ? gradient.mul(1 - b1) : momentum.mul(b1).addi(gradient.mul(1 - b1));
         INDArray gBar = momentumEstimate();
         INDArray deltaG = gBar.sub(OrbitAverage.firstOrder(kinds, gBar));
-        Curvature sample = OrbitAverage.secondOrder(kinds, deltaG);
+        Curvature sample = OrbitAverage.secondMoment(kinds, deltaG.reshape(1, p), budget);
         gradientMoment = gradientMoment == null ? sample.scale(1 - b2) : gradientMoment.scale(b2).plus(sample.scale(1 - b2));
         INDArray invariantGradient = OrbitAverage.firstOrder(kinds, gradient);
         INDArray square = invariantGradient.mul(invariantGradient).muli(1 - b2);
@@ -145,7 +158,7 @@ public final class TaylorEstimator {
             return Curvature.scaledIdentity(kinds, 1.0, momentum.dataType());
         }
         INDArray deltaW = lastWeights.sub(OrbitAverage.firstOrder(kinds, lastWeights));
-        return OrbitAverage.secondOrder(kinds, deltaW);
+        return OrbitAverage.secondMoment(kinds, deltaW.reshape(1, deltaW.length()), budget);
     }
 
     /** {@code H = S_w^{-1/2} (S_w^{1/2} S_g S_w^{1/2})^{1/2} S_w^{-1/2}} with damped powers. */

@@ -292,7 +292,17 @@ public final class KindDecomposition {
 
     private INDArray leafCopies(KindLayout k, Contribution c, INDArray rows) {
         LeafSpec leaf = c.leaf();
-        INDArray t = leafTensors(rows, leaf);
+        INDArray t = projectPermAxes(k, leaf, leafTensors(rows, leaf), false);
+        t = t.permute(batchPermutation(k, c));
+        return t.dup('c').reshape('c', new long[] {k.familySize(), rows.size(0) * k.representationSize(), c.copies()});
+    }
+
+    /**
+     * Along each {@code PERM} axis of a batch of leaf tensors {@code [n, shape…]}: the standard piece is the centring
+     * projection {@code P_c x = x - mean(x)} both ways; the trivial piece maps {@code x ↦ Σ_i x_i / √n} (extracting)
+     * and its adjoint {@code c ↦ c·1/√n} (scattering, from an axis of size 1 back to {@code n}).
+     */
+    private INDArray projectPermAxes(KindLayout k, LeafSpec leaf, INDArray t, boolean scatter) {
         for (int a = 0; a < leaf.rank(); a++) {
             if (leaf.label(a).isFree()) {
                 continue;
@@ -302,14 +312,18 @@ public final class KindDecomposition {
             if (group.type() != GroupType.PERM) {
                 continue;
             }
+            double scale = 1.0 / Math.sqrt(group.size());
             if (k.kind().piece(g) == Piece.STANDARD) {
                 t = t.sub(t.mean(true, a + 1));
+            } else if (scatter) {
+                long[] full = t.shape();
+                full[a + 1] = group.size();
+                t = Nd4j.zeros(t.dataType(), full).addi(t).muli(scale);
             } else {
-                t = t.sum(true, a + 1).muli(1.0 / Math.sqrt(group.size()));
+                t = t.sum(true, a + 1).muli(scale);
             }
         }
-        t = t.permute(batchPermutation(k, c));
-        return t.dup('c').reshape('c', new long[] {k.familySize(), rows.size(0) * k.representationSize(), c.copies()});
+        return t;
     }
 
     /** Axes of {@code [n, shape…]} in copy-matrix order: character axes, the batch axis, group axes, free axes. */
@@ -374,24 +388,7 @@ public final class KindDecomposition {
                 batchShape[i] = perm[i] == 0 ? n : c.permutedShape()[indexOf(c.permutation(), perm[i] - 1)];
             }
             INDArray t = part.reshape('c', batchShape).permute(inverse(perm)).dup('c');
-            for (int a = 0; a < leaf.rank(); a++) {
-                if (leaf.label(a).isFree()) {
-                    continue;
-                }
-                int g = spec.groupIndex(leaf.label(a).group());
-                Group group = spec.groups().get(g);
-                if (group.type() != GroupType.PERM) {
-                    continue;
-                }
-                if (k.kind().piece(g) == Piece.STANDARD) {
-                    t = t.sub(t.mean(true, a + 1));
-                } else {
-                    long[] full = t.shape();
-                    full[a + 1] = group.size();
-                    t = Nd4j.zeros(t.dataType(), full).addi(t).muli(1.0 / Math.sqrt(group.size()));
-                }
-            }
-            addToLeaves(rowsOut, leaf, t);
+            addToLeaves(rowsOut, leaf, projectPermAxes(k, leaf, t, true));
         }
     }
 
