@@ -44,6 +44,15 @@ public interface FisherSource {
      */
     Curvature diagonal(MultiLayerNetwork net, Progress progress);
 
+    /**
+     * The symmetry-averaged Fisher of the unit-rescaled parameters, {@code F ≈ S F' S} ({@link ScaledCurvature}).
+     *
+     * @throws UnsupportedOperationException if this source cannot rescale (the default)
+     */
+    default ScaledCurvature unitScaledSymmetric(MultiLayerNetwork net, SymmetrySpec spec, Progress progress) {
+        throw new UnsupportedOperationException(describe() + " does not offer the unit-scaled symmetry Fisher; use FactoredFisher");
+    }
+
     /** A short description for reports, e.g. "Monte Carlo Fisher, 2,000 examples, seed 7". */
     String describe();
 }

@@ -13,6 +13,6 @@ public final class FisherSources {
      * @param features {@code [N, inputs]}; copied
      */
     public static FisherSource monteCarlo(INDArray features, long seed) {
-        return PerExampleFisher.monteCarlo(features, seed);
+        return FactoredFisher.monteCarlo(features, seed);
     }
 }

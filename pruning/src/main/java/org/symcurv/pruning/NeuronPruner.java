@@ -49,9 +49,10 @@ public final class NeuronPruner {
     private final PruningScope scope;
     private final ObsDamping damping;
     private final SpecInference.Options specOptions;
+    private final boolean unitScaled;
 
     private NeuronPruner(PruningMethod method, double unitFraction, int rounds, PruningScope scope, ObsDamping damping,
-                         SpecInference.Options specOptions) {
+                         SpecInference.Options specOptions, boolean unitScaled) {
         this.method = Objects.requireNonNull(method, "method");
         if (!(unitFraction >= 0.0 && unitFraction < 1.0)) {
             throw new IllegalArgumentException("the fraction of hidden units to remove must be in [0, 1), got " + unitFraction);
@@ -64,6 +65,7 @@ public final class NeuronPruner {
         this.scope = Objects.requireNonNull(scope, "scope");
         this.damping = Objects.requireNonNull(damping, "damping");
         this.specOptions = Objects.requireNonNull(specOptions, "specOptions");
+        this.unitScaled = unitScaled;
     }
 
     /**
@@ -73,23 +75,28 @@ public final class NeuronPruner {
      * @throws IllegalArgumentException unless {@code 0 ≤ u < 1}
      */
     public static NeuronPruner of(PruningMethod method, double unitFraction) {
-        return new NeuronPruner(method, unitFraction, 1, PruningScope.PER_LAYER, ObsDamping.DEFAULT, SpecInference.Options.defaults());
+        return new NeuronPruner(method, unitFraction, 1, PruningScope.PER_LAYER, ObsDamping.DEFAULT, SpecInference.Options.defaults(), false);
     }
 
     public NeuronPruner withRounds(int k) {
-        return new NeuronPruner(method, unitFraction, k, scope, damping, specOptions);
+        return new NeuronPruner(method, unitFraction, k, scope, damping, specOptions, unitScaled);
     }
 
     public NeuronPruner withScope(PruningScope newScope) {
-        return new NeuronPruner(method, unitFraction, rounds, newScope, damping, specOptions);
+        return new NeuronPruner(method, unitFraction, rounds, newScope, damping, specOptions, unitScaled);
     }
 
     public NeuronPruner withDamping(ObsDamping newDamping) {
-        return new NeuronPruner(method, unitFraction, rounds, scope, newDamping, specOptions);
+        return new NeuronPruner(method, unitFraction, rounds, scope, newDamping, specOptions, unitScaled);
     }
 
     public NeuronPruner withSpecOptions(SpecInference.Options options) {
-        return new NeuronPruner(method, unitFraction, rounds, scope, damping, options);
+        return new NeuronPruner(method, unitFraction, rounds, scope, damping, options, unitScaled);
+    }
+
+    /** Whether OBD and OBS on the symmetry Fisher use its unit-scaled form ({@link ScaledCurvature}). */
+    public NeuronPruner withUnitScaledFisher(boolean scaled) {
+        return new NeuronPruner(method, unitFraction, rounds, scope, damping, specOptions, scaled);
     }
 
     public PruningMethod method() {
@@ -153,19 +160,22 @@ public final class NeuronPruner {
             ParameterLayout layout = ParameterLayout.of(work);
             INDArray theta = layout.read(work).castTo(DataType.DOUBLE);
             double fisherSeconds = 0.0;
-            Curvature f = null;
+            ScaledCurvature f = null;
             Curvature inverse = null;
+            // all scores and updates in the Fisher's coordinates θ' = s ∘ θ (s = 1 unless unit-scaled)
+            INDArray scaledTheta = theta;
             if (method != PruningMethod.MAGNITUDE) {
                 long t = System.nanoTime();
-                f = Fishers.estimate(method, work, fisher, specOptions, listener, stage);
+                f = Fishers.estimate(method, work, fisher, specOptions, unitScaled, listener, stage);
                 fisherSeconds = (System.nanoTime() - t) / 1e9;
+                scaledTheta = f.toScaled(theta);
                 if (method.isObs()) {
-                    inverse = damping.inverse(f);
+                    inverse = damping.inverse(f.scaled());
                 }
             }
             Map<Integer, LayerScores> scores = new LinkedHashMap<>();
             for (int l : hidden) {
-                scores.put(l, score(layout, theta, l, f, inverse, listener, stage));
+                scores.put(l, score(layout, scaledTheta, l, f == null ? null : f.scaled(), inverse, listener, stage));
             }
             Map<Integer, int[]> removed = choose(scores, kept, original, r);
             double predicted = 0.0;
@@ -184,7 +194,7 @@ public final class NeuronPruner {
                 }
             }
             if (inverse != null && removedCount > 0) {
-                theta = theta.sub(inverse.multiply(Nd4j.createFromArray(v).castTo(inverse.dataType())).castTo(DataType.DOUBLE));
+                theta = theta.sub(f.fromScaled(inverse.multiply(Nd4j.createFromArray(v).castTo(inverse.dataType()))));
             }
             Map<Integer, int[]> keepLocal = new LinkedHashMap<>();
             Map<Integer, int[]> keepOriginal = new LinkedHashMap<>();

@@ -37,6 +37,7 @@ public final class UnstructuredPruner {
     private final SpecInference.Options specOptions;
     private final Compensation compensation;
     private final int solverIterations;
+    private final boolean unitScaled;
 
     /** Default bound on the conjugate-gradient iterations of {@link Compensation#CONSTRAINED}. */
     public static final int DEFAULT_SOLVER_ITERATIONS = 50;
@@ -44,7 +45,7 @@ public final class UnstructuredPruner {
     static final double SOLVER_TOLERANCE = 1e-4;
 
     private UnstructuredPruner(PruningMethod method, double sparsity, int rounds, PruningScope scope, ObsDamping damping,
-                               SpecInference.Options specOptions, Compensation compensation, int solverIterations) {
+                               SpecInference.Options specOptions, Compensation compensation, int solverIterations, boolean unitScaled) {
         this.method = Objects.requireNonNull(method, "method");
         if (!(sparsity >= 0.0 && sparsity < 1.0)) {
             throw new IllegalArgumentException("target sparsity must be in [0, 1), got " + sparsity);
@@ -62,6 +63,7 @@ public final class UnstructuredPruner {
             throw new IllegalArgumentException("the constrained solve needs at least one iteration, got " + solverIterations);
         }
         this.solverIterations = solverIterations;
+        this.unitScaled = unitScaled;
     }
 
     /**
@@ -72,25 +74,25 @@ public final class UnstructuredPruner {
      */
     public static UnstructuredPruner of(PruningMethod method, double sparsity) {
         return new UnstructuredPruner(method, sparsity, 1, PruningScope.GLOBAL, ObsDamping.DEFAULT, SpecInference.Options.defaults(),
-                Compensation.SUMMED, DEFAULT_SOLVER_ITERATIONS);
+                Compensation.SUMMED, DEFAULT_SOLVER_ITERATIONS, false);
     }
 
     /** @throws IllegalArgumentException for {@code k < 1} */
     public UnstructuredPruner withRounds(int k) {
-        return new UnstructuredPruner(method, sparsity, k, scope, damping, specOptions, compensation, solverIterations);
+        return new UnstructuredPruner(method, sparsity, k, scope, damping, specOptions, compensation, solverIterations, unitScaled);
     }
 
     public UnstructuredPruner withScope(PruningScope newScope) {
-        return new UnstructuredPruner(method, sparsity, rounds, newScope, damping, specOptions, compensation, solverIterations);
+        return new UnstructuredPruner(method, sparsity, rounds, newScope, damping, specOptions, compensation, solverIterations, unitScaled);
     }
 
     public UnstructuredPruner withDamping(ObsDamping newDamping) {
-        return new UnstructuredPruner(method, sparsity, rounds, scope, newDamping, specOptions, compensation, solverIterations);
+        return new UnstructuredPruner(method, sparsity, rounds, scope, newDamping, specOptions, compensation, solverIterations, unitScaled);
     }
 
     /** How the symmetry spec of the network is inferred (e.g. a coarser or finer group type). */
     public UnstructuredPruner withSpecOptions(SpecInference.Options options) {
-        return new UnstructuredPruner(method, sparsity, rounds, scope, damping, options, compensation, solverIterations);
+        return new UnstructuredPruner(method, sparsity, rounds, scope, damping, options, compensation, solverIterations, unitScaled);
     }
 
     /**
@@ -98,7 +100,19 @@ public final class UnstructuredPruner {
      * iterations of {@link Compensation#CONSTRAINED}.
      */
     public UnstructuredPruner withCompensation(Compensation newCompensation, int maxIterations) {
-        return new UnstructuredPruner(method, sparsity, rounds, scope, damping, specOptions, newCompensation, maxIterations);
+        return new UnstructuredPruner(method, sparsity, rounds, scope, damping, specOptions, newCompensation, maxIterations, unitScaled);
+    }
+
+    /**
+     * Whether OBD and OBS on the symmetry Fisher use its unit-scaled form {@code S F' S} ({@link ScaledCurvature};
+     * needs a source that offers it, such as {@link FactoredFisher}).
+     */
+    public UnstructuredPruner withUnitScaledFisher(boolean scaled) {
+        return new UnstructuredPruner(method, sparsity, rounds, scope, damping, specOptions, compensation, solverIterations, scaled);
+    }
+
+    public boolean unitScaledFisher() {
+        return unitScaled;
     }
 
     public Compensation compensation() {
@@ -183,14 +197,17 @@ public final class UnstructuredPruner {
             }
             PruningMask next = mask.withPruned(removed);
             if (method.isObs() && removed.length > 0) {
+                // OBS in the coordinates θ' = s ∘ θ of the (possibly unit-scaled) Fisher; the update maps back by 1/s
+                INDArray scaledTheta = scores.fisher.toScaled(theta);
                 if (compensation == Compensation.SUMMED) {
-                    theta = theta.add(Saliencies.summedObsUpdate(scores.inverse, scores.inverseDiagonal, theta, removed));
+                    theta = theta.add(scores.fisher.fromScaled(
+                            Saliencies.summedObsUpdate(scores.inverse, scores.inverseDiagonal, scaledTheta, removed)));
                 } else if (compensation == Compensation.CONSTRAINED) {
                     listener.stageStarted(stage + ": constrained OBS update", solverIterations);
-                    ConstrainedObs.Solution solution = ConstrainedObs.solve(scores.damped, scores.inverse, theta, next.prunedSet(),
+                    ConstrainedObs.Solution solution = ConstrainedObs.solve(scores.damped, scores.inverse, scaledTheta, next.prunedSet(),
                             solverIterations, SOLVER_TOLERANCE);
                     listener.stageProgress(solverIterations);
-                    theta = theta.add(solution.update());
+                    theta = theta.add(scores.fisher.fromScaled(solution.update()));
                     predicted = solution.cost();
                 }
             }
@@ -209,23 +226,25 @@ public final class UnstructuredPruner {
     }
 
     /** Saliencies and, for OBS, the damped inverse they came from. */
-    private record Scores(double[] saliency, Curvature damped, Curvature inverse, INDArray inverseDiagonal, double fisherSeconds) {
+    private record Scores(double[] saliency, ScaledCurvature fisher, Curvature damped, Curvature inverse, INDArray inverseDiagonal,
+                          double fisherSeconds) {
     }
 
     private Scores score(MultiLayerNetwork work, INDArray theta, FisherSource fisher, PruningListener listener, String stage) {
         if (method == PruningMethod.MAGNITUDE) {
-            return new Scores(Saliencies.magnitude(theta).toDoubleVector(), null, null, null, 0.0);
+            return new Scores(Saliencies.magnitude(theta).toDoubleVector(), null, null, null, null, 0.0);
         }
         long started = System.nanoTime();
-        Curvature f = Fishers.estimate(method, work, fisher, specOptions, listener, stage);
+        ScaledCurvature f = Fishers.estimate(method, work, fisher, specOptions, unitScaled, listener, stage);
         double fisherSeconds = (System.nanoTime() - started) / 1e9;
+        INDArray scaledTheta = f.toScaled(theta);
         if (!method.isObs()) {
-            return new Scores(Saliencies.obd(theta, f.diagonal()).toDoubleVector(), null, null, null, fisherSeconds);
+            return new Scores(Saliencies.obd(scaledTheta, f.scaled().diagonal()).toDoubleVector(), f, null, null, null, fisherSeconds);
         }
-        Curvature damped = damping.damp(f);
+        Curvature damped = damping.damp(f.scaled());
         Curvature inverse = damped.inverse(org.symcurv.core.operator.Damping.NONE);
         INDArray inverseDiagonal = inverse.diagonal().castTo(DataType.DOUBLE);
-        return new Scores(Saliencies.obs(theta, inverseDiagonal).toDoubleVector(), damped, inverse, inverseDiagonal, fisherSeconds);
+        return new Scores(Saliencies.obs(scaledTheta, inverseDiagonal).toDoubleVector(), f, damped, inverse, inverseDiagonal, fisherSeconds);
     }
 
     /** The weights to remove in round {@code r}: the lowest saliencies among the weights still present. */
@@ -274,7 +293,8 @@ public final class UnstructuredPruner {
 
     @Override
     public String toString() {
-        return String.format(java.util.Locale.ROOT, "%s to %.1f%% sparsity, %d round%s, %s, damping %s, %s compensation", method.label(),
+        return String.format(java.util.Locale.ROOT, "%s%s to %.1f%% sparsity, %d round%s, %s, damping %s, %s compensation", method.label(),
+                unitScaled && method.fisher() == PruningMethod.FisherKind.SYMMETRY ? " (unit-scaled)" : "",
                 100 * sparsity, rounds, rounds == 1 ? "" : "s", scope.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), damping,
                 compensation.name().toLowerCase(java.util.Locale.ROOT));
     }

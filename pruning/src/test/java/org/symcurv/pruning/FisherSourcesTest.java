@@ -85,4 +85,71 @@ class FisherSourcesTest {
         assertNotEquals(a, c, "another seed draws other labels");
         assertEquals(DataType.DOUBLE, a.dataType());
     }
+
+    @Test
+    void factoredFisherEqualsThePerExampleFisher() {
+        MultiLayerNetwork net = PruningTestNetworks.relu(2);
+        DataSet data = PruningTestNetworks.data(8, 70);
+        SymmetrySpec spec = SpecInference.infer(net);
+        FisherSource slow = PerExampleFisher.empirical(data);
+        FisherSource fast = FactoredFisher.empirical(data);
+        DenseMatrices.assertClose(DenseMatrices.toMatrix(slow.symmetric(net, spec, FisherSource.Progress.NONE).toDense()),
+                DenseMatrices.toMatrix(fast.symmetric(net, spec, FisherSource.Progress.NONE).toDense()), 1e-10, "symmetric");
+        DenseMatrices.assertClose(DenseMatrices.toVector(slow.diagonal(net, FisherSource.Progress.NONE).diagonal()),
+                DenseMatrices.toVector(fast.diagonal(net, FisherSource.Progress.NONE).diagonal()), 1e-10, "diagonal");
+        INDArray x = data.getFeatures();
+        assertEquals(FactoredFisher.monteCarlo(x, 4).diagonal(net, FisherSource.Progress.NONE).diagonal(),
+                FactoredFisher.monteCarlo(x, 4).diagonal(net, FisherSource.Progress.NONE).diagonal(), "seeded");
+    }
+
+    @Test
+    void unitScaledFisherIsTheOrbitAverageOfTheRescaledEmpiricalFisherWithRmsScales() {
+        MultiLayerNetwork net = PruningTestNetworks.relu(2);
+        DataSet data = PruningTestNetworks.data(8, 70);
+        SymmetrySpec spec = SpecInference.infer(net);
+        ScaledCurvature scaled = FactoredFisher.empirical(data).unitScaledSymmetric(net, spec, FisherSource.Progress.NONE);
+        ExactCurvature exact = ExactCurvature.of(net);
+        ExactCurvature.Batch batch = ExactCurvature.Batch.of(data);
+        double[][] g = exact.perExampleGradients(exact.parameters(net), batch);
+        double[] s = DenseMatrices.toVector(scaled.scale());
+        ParameterLayout layout = ParameterLayout.of(net);
+        int n = g.length;
+        // b_l: the RMS of the backpropagated error, which is the bias gradient
+        double[][] deltaRms = new double[2][];
+        for (int l = 0; l < 2; l++) {
+            var b = layout.leaf(l + "_b");
+            deltaRms[l] = new double[(int) b.length()];
+            for (int i = 0; i < b.length(); i++) {
+                double sum = 0;
+                for (double[] row : g) {
+                    sum += row[(int) b.offset() + i] * row[(int) b.offset() + i];
+                }
+                deltaRms[l][i] = Math.sqrt(sum / n);
+                assertEquals(deltaRms[l][i], s[(int) b.offset() + i], 1e-12 * deltaRms[l][i], "scale of b_" + l + "[" + i + "]");
+            }
+        }
+        // W_0[j, i]: the input axis is free, so δ_0's RMS alone; W_1[i, k]: RMS of unit i's activation times δ_1's RMS
+        double[][] h0 = DenseMatrices.toMatrix(net.feedForward(data.getFeatures(), false).get(1));
+        for (int i = 0; i < 4; i++) {
+            double a = 0;
+            for (double[] row : h0) {
+                a += row[i] * row[i];
+            }
+            a = Math.sqrt(a / n);
+            for (int j = 0; j < 5; j++) {
+                assertEquals(deltaRms[0][i], s[(int) layout.leaf("0_W").offset() + j + 5 * i], 1e-12, "scale of W_0[" + j + "," + i + "]");
+            }
+            for (int k = 0; k < 3; k++) {
+                assertEquals(a * deltaRms[1][k], s[(int) layout.leaf("1_W").offset() + i + 4 * k], 1e-12, "scale of W_1[" + i + "," + k + "]");
+            }
+        }
+        double[][] rescaled = exact.empiricalFisher(exact.parameters(net), batch);
+        for (int p = 0; p < s.length; p++) {
+            for (int q = 0; q < s.length; q++) {
+                rescaled[p][q] /= s[p] * s[q];
+            }
+        }
+        Curvature expected = OrbitAverage.project(KindDecomposition.of(spec), DenseMatrices.toArray(rescaled));
+        DenseMatrices.assertClose(DenseMatrices.toMatrix(expected.toDense()), DenseMatrices.toMatrix(scaled.scaled().toDense()), 1e-10, "F'");
+    }
 }
