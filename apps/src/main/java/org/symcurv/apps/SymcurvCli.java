@@ -24,6 +24,7 @@ import picocli.CommandLine.Spec;
                 TrainCommand.class,
                 CurvatureCommand.class,
                 PruneCommand.class,
+                org.symcurv.apps.bench.BenchCommand.class,
         })
 public final class SymcurvCli implements Runnable {
     @Spec
