@@ -23,6 +23,7 @@ import picocli.CommandLine.Spec;
                 CommandLine.HelpCommand.class,
                 TrainCommand.class,
                 CurvatureCommand.class,
+                PruneCommand.class,
                 org.symcurv.apps.bench.BenchCommand.class,
         })
 public final class SymcurvCli implements Runnable {
