@@ -23,6 +23,8 @@ import picocli.CommandLine.Spec;
                 CommandLine.HelpCommand.class,
                 TrainCommand.class,
                 CurvatureCommand.class,
+                LaplaceCommand.class,
+                EvaluateCommand.class,
         })
 public final class SymcurvCli implements Runnable {
     @Spec

@@ -4,6 +4,7 @@ import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.symcurv.core.symmetry.KindDecomposition;
 import org.symcurv.core.symmetry.LeafSpec;
 import org.symcurv.core.symmetry.SymmetrySpec;
@@ -83,21 +84,28 @@ public record JacobianFactors(INDArray outputs, int lowestLayer, List<INDArray> 
         long s = vectors.size(0);
         long n = examples();
         int c = outputCount();
-        INDArray out = Nd4j.zeros(DataType.DOUBLE, s, n, c);
         INDArray v = vectors.castTo(DataType.DOUBLE);
-        for (long r = 0; r < s; r++) {
-            INDArray row = v.getRow(r);
-            INDArray acc = Nd4j.zeros(DataType.DOUBLE, n, c);
-            for (LeafSpec leaf : spec.leaves()) {
-                Leaf parsed = Leaf.parse(leaf);
-                INDArray t = KindDecomposition.leafTensor(row, leaf);
-                INDArray delta = error(parsed.layer()); // [n, C, nOut]
-                INDArray u = parsed.weight() ? input(parsed.layer()).mmul(t) : Nd4j.zeros(DataType.DOUBLE, n, t.length()).addiRowVector(t);
-                // Σ_k δ[e, c, k] u[e, k]
-                acc.addi(Nd4j.matmul(delta, u.reshape('c', new long[] {n, u.size(1), 1})).reshape(n, c));
+        INDArray acc = Nd4j.zeros(DataType.DOUBLE, n, s, c);
+        for (LeafSpec leaf : spec.leaves()) {
+            Leaf parsed = Leaf.parse(leaf);
+            INDArray segment = v.get(NDArrayIndex.all(), NDArrayIndex.interval(leaf.offset(), leaf.offset() + leaf.length())).dup('c');
+            INDArray delta = error(parsed.layer()); // [n, C, nOut]
+            long out = delta.size(2);
+            INDArray u; // [n, S, nOut]: a V_W per sample, or v_b
+            if (parsed.weight()) {
+                long in = leaf.size(0);
+                // each row's leaf as [nIn, nOut] in the leaf's flattening order, arranged [nIn, S, nOut]
+                INDArray bySample = leaf.order() == 'f'
+                        ? segment.reshape('c', new long[] {s, out, in}).permute(2, 0, 1).dup('c')
+                        : segment.reshape('c', new long[] {s, in, out}).permute(1, 0, 2).dup('c');
+                u = input(parsed.layer()).mmul(bySample.reshape('c', new long[] {in, s * out})).reshape('c', new long[] {n, s, out});
+            } else {
+                u = Nd4j.zeros(DataType.DOUBLE, n, s, out).addi(segment.reshape('c', new long[] {1, s, out}));
             }
-            out.slice(r).assign(acc);
+            // Σ_k u[e, s, k] δ[e, c, k]
+            acc.addi(Nd4j.matmul(u, delta.permute(0, 2, 1).dup('c')));
         }
-        return out;
+        return acc.permute(1, 0, 2).dup('c');
     }
+
 }
