@@ -24,6 +24,8 @@ import picocli.CommandLine.Spec;
                 TrainCommand.class,
                 CurvatureCommand.class,
                 PruneCommand.class,
+                LaplaceCommand.class,
+                EvaluateCommand.class,
                 org.symcurv.apps.bench.BenchCommand.class,
         })
 public final class SymcurvCli implements Runnable {

@@ -17,6 +17,8 @@ import picocli.CommandLine.Spec;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 CurvatureBenchCommand.class,
+                OptimizerBenchmark.class,
+                UncertaintyBenchCommand.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec
