@@ -47,6 +47,34 @@ final class FidelityPlot {
         chart.getStyler().setMarkerSize(9);
         chart.getStyler().setAnnotationTextFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
         chart.getStyler().setAnnotationTextFontColor(Color.DARK_GRAY);
+        // axis ranges: whole decades, so the logarithmic axes carry labels even when the errors span less than one
+        double minX = Double.POSITIVE_INFINITY;
+        double maxX = 0;
+        double minY = Double.POSITIVE_INFINITY;
+        double maxY = 0;
+        for (FidelityBench.ArchitectureResult a : results) {
+            for (FidelityBench.MethodResult m : a.methods()) {
+                FidelityBench.FisherResult f = m.fisherAt(examples);
+                double structure = target == Target.GGN ? m.structureErrorGgn() : m.structureErrorHessian();
+                double total = target == Target.GGN ? f.totalErrorGgn() : f.totalErrorHessian();
+                minX = Math.min(minX, m.storedFloats());
+                maxX = Math.max(maxX, m.storedFloats());
+                for (double y : new double[] {structure, total}) {
+                    if (y > 0) {
+                        minY = Math.min(minY, y);
+                        maxY = Math.max(maxY, y);
+                    }
+                }
+            }
+        }
+        double xLow = Math.pow(10, Math.floor(Math.log10(minX)));
+        double xHigh = Math.pow(10, Math.ceil(Math.log10(maxX * 1.5)));
+        chart.getStyler().setXAxisMin(xLow);
+        chart.getStyler().setXAxisMax(xHigh);
+        chart.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(minY))));
+        chart.getStyler().setYAxisMax(Math.pow(10, Math.ceil(Math.log10(maxY))));
+        chart.getStyler().setYAxisLogarithmicDecadeOnly(false);
+        double decades = Math.log10(xHigh / xLow);
         for (FidelityBench.ArchitectureResult a : results) {
             List<Double> xs = new ArrayList<>();
             List<Double> ys = new ArrayList<>();
@@ -67,15 +95,19 @@ final class FidelityPlot {
                     py.add(structure);
                 }
             }
-            XYSeries fisher = chart.addSeries(a.name() + ": Fisher estimate", xs, ys);
-            fisher.setMarker(SeriesMarkers.CIRCLE);
+            // projections first, so the estimates' circles are drawn on top where the two nearly coincide
             XYSeries projection = chart.addSeries(a.name() + ": exact projection", px, py);
             projection.setMarker(SeriesMarkers.DIAMOND);
+            XYSeries fisher = chart.addSeries(a.name() + ": Fisher estimate", xs, ys);
+            fisher.setMarker(SeriesMarkers.CIRCLE);
             for (Map.Entry<String, String> e : labels.entrySet()) {
                 String[] xy = e.getKey().split(":");
                 double x = Double.parseDouble(xy[0]);
                 double y = Double.parseDouble(xy[1]);
-                chart.addAnnotation(new AnnotationText(e.getValue(), x * 1.12, y, false));
+                // the text is centred on its anchor: move it right by half its width plus a gap (about 6 px a character
+                // on a plot about 950 px wide)
+                double offsetPixels = 3.0 * e.getValue().length() + 9;
+                chart.addAnnotation(new AnnotationText(e.getValue(), x * Math.pow(10, offsetPixels / 950 * decades), y, false));
             }
         }
         try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(png)) {
