@@ -179,7 +179,7 @@ class UncertaintyCommandsTest {
     void benchmarkRunsEndToEndOnTheSubset() throws Exception {
         Path out = dir.resolve("bench");
         CommandLine bench = new CommandLine(new UncertaintyBenchCommand());
-        Run run = run(bench, "--model", model.toString(), "--data", data.toString(), "--examples", "200", "--validation", "100",
+        Run run = run(bench, "--model", model.toString(), "--data", data.toString(), "--train-images", "2000", "--examples", "200", "--validation", "100",
                 "--ood-count", "50", "--samples", "20", "--network-samples", "2", "--grid", "-1:2:1", "--only", "diagonal-last,symmetry-last",
                 "--out-dir", out.toString());
         assertEquals(0, run.exitCode(), run.err() + run.out());
