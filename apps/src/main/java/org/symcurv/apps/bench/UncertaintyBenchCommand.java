@@ -36,7 +36,6 @@ import org.symcurv.uncertainty.PredictiveKind;
 import org.symcurv.uncertainty.PriorGrid;
 import org.symcurv.uncertainty.PriorPrecision;
 import org.symcurv.uncertainty.SyntheticShift;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -312,10 +311,5 @@ public final class UncertaintyBenchCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException e) {
             return "unknown";
         }
-    }
-
-    /** Runs the benchmark as a program of its own (until it is registered under {@code symcurv bench}). */
-    public static void main(String[] args) {
-        System.exit(new CommandLine(new UncertaintyBenchCommand()).execute(args));
     }
 }
