@@ -24,6 +24,7 @@ import org.symcurv.core.operator.BlockBudget;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.GroupType;
 import org.symcurv.core.symmetry.SymmetrySpec;
+import org.symcurv.uncertainty.DiagonalFisher;
 import org.symcurv.uncertainty.GlmLink;
 import org.symcurv.uncertainty.LaplaceFit;
 import org.symcurv.uncertainty.LaplacePosterior;
@@ -194,13 +195,21 @@ public final class LaplaceCommand implements Callable<Integer> {
         long fitStarted = System.nanoTime();
         Curvature fisher;
         try (ProgressBar bar = progressBar(fisherData.size())) {
-            fisher = FisherEstimation.monteCarlo(seed).withSamplesPerExample(samples).withBatchSize(batchSize)
-                    .withBudget(BlockBudget.DEFAULT).withAccumulatorType(DataType.DOUBLE)
-                    .estimate(network, posteriorSpec, fisherData.features(), null, (done, total) -> {
-                        if (bar != null) {
-                            bar.stepTo(done);
-                        }
-                    });
+            if (structure == LaplaceFit.Structure.DIAGONAL && samples == 1) {
+                // the same operator and label draws as the estimator on the SIGN spec, without its per-parameter loop
+                fisher = DiagonalFisher.estimate(network, posteriorSpec, fisherData.features(), seed, batchSize);
+                if (bar != null) {
+                    bar.stepTo(fisherData.size());
+                }
+            } else {
+                fisher = FisherEstimation.monteCarlo(seed).withSamplesPerExample(samples).withBatchSize(batchSize)
+                        .withBudget(BlockBudget.DEFAULT).withAccumulatorType(DataType.DOUBLE)
+                        .estimate(network, posteriorSpec, fisherData.features(), null, (done, total) -> {
+                            if (bar != null) {
+                                bar.stepTo(done);
+                            }
+                        });
+            }
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new SymcurvCli.CommandFailure("cannot estimate the Fisher of " + model + ": " + e.getMessage(), e);
         }

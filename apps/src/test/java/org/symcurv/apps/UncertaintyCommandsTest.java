@@ -15,7 +15,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.symcurv.apps.bench.UncertaintyBenchCommand;
 import org.symcurv.core.data.FashionMnist;
 import org.symcurv.core.data.IdxFormat;
 import org.symcurv.core.data.IdxImages;
@@ -178,8 +177,7 @@ class UncertaintyCommandsTest {
     @Test
     void benchmarkRunsEndToEndOnTheSubset() throws Exception {
         Path out = dir.resolve("bench");
-        CommandLine bench = new CommandLine(new UncertaintyBenchCommand());
-        Run run = run(bench, "--model", model.toString(), "--data", data.toString(), "--train-images", "2000", "--examples", "200", "--validation", "100",
+        Run run = symcurv("bench", "uncertainty", "--model", model.toString(), "--data", data.toString(), "--train-images", "2000", "--examples", "200", "--validation", "100",
                 "--ood-count", "50", "--samples", "20", "--network-samples", "2", "--grid", "-1:2:1", "--only", "diagonal-last,symmetry-last",
                 "--out-dir", out.toString());
         assertEquals(0, run.exitCode(), run.err() + run.out());

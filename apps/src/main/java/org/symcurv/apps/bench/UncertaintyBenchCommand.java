@@ -24,6 +24,7 @@ import org.symcurv.core.data.MinibatchIterator;
 import org.symcurv.core.model.FisherEstimation;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.SymmetrySpec;
+import org.symcurv.uncertainty.DiagonalFisher;
 import org.symcurv.uncertainty.GlmLink;
 import org.symcurv.uncertainty.LaplaceFit;
 import org.symcurv.uncertainty.LaplacePosterior;
@@ -35,7 +36,6 @@ import org.symcurv.uncertainty.PredictiveKind;
 import org.symcurv.uncertainty.PriorGrid;
 import org.symcurv.uncertainty.PriorPrecision;
 import org.symcurv.uncertainty.SyntheticShift;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -157,8 +157,9 @@ public final class UncertaintyBenchCommand implements Callable<Integer> {
                 }
                 SymmetrySpec posteriorSpec = LaplaceFit.posteriorSpec(network, structure, subset, null);
                 long t0 = System.nanoTime();
-                Curvature fisher = FisherEstimation.monteCarlo(seed).withAccumulatorType(DataType.DOUBLE)
-                        .estimate(network, posteriorSpec, fisherData.features(), null);
+                Curvature fisher = structure == LaplaceFit.Structure.DIAGONAL
+                        ? DiagonalFisher.estimate(network, posteriorSpec, fisherData.features(), seed, FisherEstimation.DEFAULT_BATCH_SIZE)
+                        : FisherEstimation.monteCarlo(seed).withAccumulatorType(DataType.DOUBLE).estimate(network, posteriorSpec, fisherData.features(), null);
                 double fisherSeconds = (System.nanoTime() - t0) / 1e9;
                 INDArray mean = LaplaceFit.mean(network, posteriorSpec);
                 List<String> priorMethods = new ArrayList<>(List.of("marglik"));
@@ -310,10 +311,5 @@ public final class UncertaintyBenchCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException e) {
             return "unknown";
         }
-    }
-
-    /** Runs the benchmark as a program of its own (until it is registered under {@code symcurv bench}). */
-    public static void main(String[] args) {
-        System.exit(new CommandLine(new UncertaintyBenchCommand()).execute(args));
     }
 }
