@@ -102,6 +102,9 @@ public final class OptimizerBenchmark implements Callable<Integer> {
             description = "Minibatches timed for the forward/backward and DL4J-Adam reference rows (default: ${DEFAULT-VALUE}).")
     int profileSteps;
 
+    @Option(names = "--profile", description = "Instead of the runs, time the parts of one symmetry step on the task (medians).")
+    boolean profile;
+
     @Option(names = "--data", paramLabel = "DIR", description = "Fashion-MNIST directory (default: as symcurv train).")
     Path dataDir;
 
@@ -138,6 +141,10 @@ public final class OptimizerBenchmark implements Callable<Integer> {
             case "autoencoder" -> OptimizerBenchTask.tanhAutoencoder(dataDir);
             default -> throw new ParameterException(spec.commandLine(), "--task must be mlp, lm or autoencoder, got '" + task + "'");
         };
+        if (profile) {
+            OptimizerProfile.run(stdout, problem, seed, 21);
+            return 0;
+        }
         long budget = steps != null ? steps : problem.steps();
         stdout.printf(Locale.ROOT, "# bench optimizer --task %s%n%n%s%n%n", task, problem.description());
         stdout.printf(Locale.ROOT, "budget %d steps, cosine schedule to 0%s, seed %d, evaluation every %d steps, refresh every %d, "
