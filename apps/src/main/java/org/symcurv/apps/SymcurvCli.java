@@ -23,6 +23,10 @@ import picocli.CommandLine.Spec;
                 CommandLine.HelpCommand.class,
                 TrainCommand.class,
                 CurvatureCommand.class,
+                PruneCommand.class,
+                LaplaceCommand.class,
+                EvaluateCommand.class,
+                org.symcurv.apps.bench.BenchCommand.class,
         })
 public final class SymcurvCli implements Runnable {
     @Spec

@@ -1,0 +1,190 @@
+package org.symcurv.apps;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.symcurv.apps.bench.UncertaintyBenchCommand;
+import org.symcurv.core.data.FashionMnist;
+import org.symcurv.core.data.IdxFormat;
+import org.symcurv.core.data.IdxImages;
+import org.symcurv.core.data.ImageDataSet;
+import org.symcurv.core.model.FisherEstimation;
+import org.symcurv.core.operator.Curvature;
+import org.symcurv.core.symmetry.SymmetrySpec;
+import org.symcurv.core.testing.TestData;
+import org.symcurv.uncertainty.ClassificationMetrics;
+import org.symcurv.uncertainty.LaplaceFit;
+import org.symcurv.uncertainty.MarginalLikelihood;
+import org.symcurv.uncertainty.PosteriorFile;
+import picocli.CommandLine;
+
+/** {@code symcurv laplace}, {@code symcurv evaluate} and the uncertainty benchmark end to end on the committed Fashion-MNIST subset. */
+class UncertaintyCommandsTest {
+    @TempDir
+    static Path dir;
+    static Path model;
+    static Path data;
+
+    record Run(int exitCode, String out, String err) {
+    }
+
+    static Run symcurv(String... args) {
+        return run(SymcurvCli.commandLine(), args);
+    }
+
+    static Run run(CommandLine commandLine, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        commandLine.setOut(new PrintWriter(out, true));
+        commandLine.setErr(new PrintWriter(err, true));
+        int exitCode = commandLine.execute(args);
+        return new Run(exitCode, out.toString(), err.toString());
+    }
+
+    @BeforeAll
+    static void trainATinyModel() {
+        data = TestData.fashionMnistSubset();
+        model = dir.resolve("tiny.zip");
+        Run trained = symcurv("train", "--data", data.toString(), "--out", model.toString(), "--epochs", "2", "--hidden", "8",
+                "--batch", "64", "--seed", "5", "--no-progress");
+        assertEquals(0, trained.exitCode(), trained.err());
+    }
+
+    @Test
+    void lastLayerMarglikPosteriorMatchesTheLibraryAndEvaluates() throws Exception {
+        Path posterior = dir.resolve("last.scv");
+        Run fit = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", posterior.toString(), "--last-layer",
+                "--examples", "300", "--seed", "3", "--no-progress");
+        assertEquals(0, fit.exitCode(), fit.err());
+        for (String expected : new String[] {"posterior over the last layer (90 parameters)", "prior precision λ =", "log evidence", "posterior memory",
+                "posterior written to"}) {
+            assertTrue(fit.out().contains(expected), "'" + expected + "' in:\n" + fit.out());
+        }
+        PosteriorFile.Contents contents = PosteriorFile.read(posterior);
+        assertEquals(2000, contents.dataSize());
+        assertEquals(List.of("1_W", "1_b"), contents.fisher().spec().leaves().stream().map(l -> l.name()).toList());
+        assertEquals("last-layer", contents.metadata().get(PosteriorFile.SUBSET));
+
+        // the same posterior through the library
+        MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(model.toFile(), false);
+        ImageDataSet train = FashionMnist.loadTrain(data);
+        SymmetrySpec spec = LaplaceFit.posteriorSpec(net, LaplaceFit.Structure.SYMMETRY, LaplaceFit.Subset.LAST_LAYER, null);
+        Curvature fisher = FisherEstimation.monteCarlo(3).withAccumulatorType(DataType.DOUBLE).estimate(net, spec, train.sample(300, 3).features(), null);
+        MarginalLikelihood.Result expected = MarginalLikelihood.maximizeScalar(fisher, train.size(), LaplaceFit.mean(net, spec),
+                LaplaceFit.logLikelihood(net, train.features(), train.labels()));
+        assertEquals(expected.prior().of("1_W"), contents.prior().of("1_W"), 1e-9 * expected.prior().of("1_W"));
+
+        Path png = dir.resolve("reliability.png");
+        Path json = dir.resolve("evaluation.json");
+        Run evaluation = symcurv("evaluate", "--model", model.toString(), "--posterior", posterior.toString(), "--data", data.toString(),
+                "--test-from", "100", "--test-count", "300", "--ood-count", "100", "--samples", "50", "--network-samples", "3",
+                "--reliability", png.toString(), "--json", json.toString());
+        assertEquals(0, evaluation.exitCode(), evaluation.err());
+        for (String expectedText : new String[] {"map ", "/ glm-probit", "/ glm-pairwise", "/ glm-mc", "/ nn-mc", "rotate90", "vflip", "invert",
+                "noise", "permute", "AUROC avg", "reliability diagram written", "numbers written"}) {
+            assertTrue(evaluation.out().contains(expectedText), "'" + expectedText + "' in:\n" + evaluation.out());
+        }
+        byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(png), 4);
+        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, head);
+        String written = Files.readString(json);
+        assertTrue(written.contains("\"rows\"") && written.contains("\"glm-probit\"") && written.contains("\"bins\""), written);
+
+        // the MAP row is the network's own accuracy on those 300 images
+        ImageDataSet test = FashionMnist.loadTest(data).subset(100, 400);
+        double[][] p = net.output(test.features()).castTo(DataType.DOUBLE).toDoubleMatrix();
+        ClassificationMetrics map = ClassificationMetrics.of(p, test.labels());
+        String mapLine = evaluation.out().lines().filter(l -> l.startsWith("map ")).findFirst().orElseThrow();
+        assertTrue(mapLine.contains(String.format(java.util.Locale.ROOT, "%.4f", map.accuracy())), mapLine + " vs " + map.accuracy());
+    }
+
+    @Test
+    void gridAndPerLayerAndDiagonalPosteriors() throws Exception {
+        Path grid = dir.resolve("grid.scv");
+        Run fit = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", grid.toString(), "--last-layer",
+                "--examples", "200", "--prior", "grid", "--validation", "150", "--grid", "-2:4:1", "--no-progress");
+        assertEquals(0, fit.exitCode(), fit.err());
+        double lambda = PosteriorFile.read(grid).prior().of("1_W");
+        double exponent = Math.log10(lambda);
+        assertEquals(Math.round(exponent), exponent, 1e-9, "a grid point 10^k, got " + lambda);
+        assertTrue(fit.out().contains("validation NLL"), fit.out());
+
+        Path layers = dir.resolve("diag-layers.scv");
+        Run perLayer = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", layers.toString(),
+                "--structure", "diagonal", "--prior", "marglik-layer", "--examples", "200", "--no-progress");
+        assertEquals(0, perLayer.exitCode(), perLayer.err());
+        PosteriorFile.Contents contents = PosteriorFile.read(layers);
+        assertEquals(6370, contents.fisher().spec().parameterCount());
+        assertTrue(contents.prior().of("0_W") != contents.prior().of("1_W"), "one λ per layer: " + contents.prior());
+        Run evaluation = symcurv("evaluate", "--model", model.toString(), "--posterior", layers.toString(), "--data", data.toString(),
+                "--test-count", "200", "--predictive", "map,glm-probit", "--shift", "noise", "--ood-count", "50");
+        assertEquals(0, evaluation.exitCode(), evaluation.err());
+        assertTrue(evaluation.out().contains("glm-probit") && evaluation.out().contains("noise"), evaluation.out());
+    }
+
+    @Test
+    void oodImagesFromAnIdxFile() throws Exception {
+        IdxImages images = IdxFormat.readImages(data.resolve(FashionMnist.TRAIN_IMAGES)).slice(0, 60);
+        Path idx = dir.resolve("other-idx3-ubyte");
+        IdxFormat.writeImages(images, idx);
+        Run evaluation = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--test-count", "100", "--ood", idx.toString());
+        assertEquals(0, evaluation.exitCode(), evaluation.err());
+        assertTrue(evaluation.out().contains("OOD sets (entropy, 2,000 images each): other"), evaluation.out());
+        assertTrue(!evaluation.out().contains("rotate90"), "--ood alone replaces the built-in shifts:\n" + evaluation.out());
+    }
+
+    @Test
+    void badInputGetsAClearMessageAndNonZeroExit() throws Exception {
+        Run missing = symcurv("evaluate", "--model", dir.resolve("nope.zip").toString(), "--data", data.toString());
+        assertEquals(1, missing.exitCode());
+        assertTrue(missing.err().contains("does not exist"), missing.err());
+
+        Run noPosterior = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--predictive", "glm-probit");
+        assertEquals(2, noPosterior.exitCode());
+        assertTrue(noPosterior.err().contains("needs --posterior"), noPosterior.err());
+
+        Path existing = dir.resolve("existing.scv");
+        Files.writeString(existing, "keep me");
+        Run kept = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", existing.toString(), "--no-progress");
+        assertEquals(1, kept.exitCode());
+        assertTrue(kept.err().contains("already exists"), kept.err());
+        assertEquals("keep me", Files.readString(existing));
+
+        Run notPosterior = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--posterior", existing.toString());
+        assertEquals(1, notPosterior.exitCode());
+        assertTrue(notPosterior.err().contains("cannot read the posterior"), notPosterior.err());
+
+        Run badOod = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--ood", dir.resolve("none.idx").toString());
+        assertEquals(1, badOod.exitCode());
+        assertTrue(badOod.err().contains("cannot read the OOD images"), badOod.err());
+
+        Run fixedWithoutValue = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", dir.resolve("x.scv").toString(),
+                "--prior", "fixed");
+        assertEquals(2, fixedWithoutValue.exitCode());
+        assertTrue(fixedWithoutValue.err().contains("--prior-precision"), fixedWithoutValue.err());
+    }
+
+    @Test
+    void benchmarkRunsEndToEndOnTheSubset() throws Exception {
+        Path out = dir.resolve("bench");
+        CommandLine bench = new CommandLine(new UncertaintyBenchCommand());
+        Run run = run(bench, "--model", model.toString(), "--data", data.toString(), "--train-images", "2000", "--examples", "200", "--validation", "100",
+                "--ood-count", "50", "--samples", "20", "--network-samples", "2", "--grid", "-1:2:1", "--only", "diagonal-last,symmetry-last",
+                "--out-dir", out.toString());
+        assertEquals(0, run.exitCode(), run.err() + run.out());
+        assertTrue(run.out().contains("goal check") && run.out().contains("symmetry-last marglik"), run.out());
+        assertTrue(Files.readString(out.resolve("uncertainty.json")).contains("\"fits\""));
+        assertTrue(Files.size(out.resolve("reliability.png")) > 1000);
+    }
+}
