@@ -102,6 +102,9 @@ public final class OptimizerBenchmark implements Callable<Integer> {
             description = "Minibatches timed for the forward/backward and DL4J-Adam reference rows (default: ${DEFAULT-VALUE}).")
     int profileSteps;
 
+    @Option(names = "--profile", description = "Instead of the runs, time the parts of one symmetry step on the task (medians).")
+    boolean profile;
+
     @Option(names = "--data", paramLabel = "DIR", description = "Fashion-MNIST directory (default: as symcurv train).")
     Path dataDir;
 
@@ -121,6 +124,10 @@ public final class OptimizerBenchmark implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         System.setProperty("java.awt.headless", "true");
+        // ND4J's arrays live off-heap behind tiny heap objects, so the heap alone rarely triggers a collection and dead
+        // arrays pile up until JavaCPP's limit stalls the process (or the machine's OOM killer ends it): collect every second
+        org.nd4j.linalg.factory.Nd4j.getMemoryManager().togglePeriodicGc(true);
+        org.nd4j.linalg.factory.Nd4j.getMemoryManager().setAutoGcWindow(1000);
         PrintWriter stdout = spec.commandLine().getOut();
         for (String m : methods) {
             try {
@@ -138,6 +145,10 @@ public final class OptimizerBenchmark implements Callable<Integer> {
             case "autoencoder" -> OptimizerBenchTask.tanhAutoencoder(dataDir);
             default -> throw new ParameterException(spec.commandLine(), "--task must be mlp, lm or autoencoder, got '" + task + "'");
         };
+        if (profile) {
+            OptimizerProfile.run(stdout, problem, seed, 21);
+            return 0;
+        }
         long budget = steps != null ? steps : problem.steps();
         stdout.printf(Locale.ROOT, "# bench optimizer --task %s%n%n%s%n%n", task, problem.description());
         stdout.printf(Locale.ROOT, "budget %d steps, cosine schedule to 0%s, seed %d, evaluation every %d steps, refresh every %d, "
@@ -255,8 +266,9 @@ public final class OptimizerBenchmark implements Callable<Integer> {
         }
         StringBuilder sb = new StringBuilder();
         run.curve.get(run.curve.size() - 1).metrics().forEach((k, v) -> sb.append(String.format(Locale.ROOT, "%s %.4f, ", k, v)));
-        return sb + String.format(Locale.ROOT, "%.1f s, mean %.1f ms/step, median %.1f, load %.1f→%.1f%s", run.trainSeconds(),
-                run.meanStepMillis(), run.medianStepMillis(), run.loadBefore, run.loadAfter,
+        double max = run.stepSeconds.stream().skip(OptimizerBenchRun.WARMUP_STEPS).mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+        return sb + String.format(Locale.ROOT, "%.1f s, mean %.1f ms/step, median %.1f, max %.0f, load %.1f→%.1f, resident %s%s",
+                run.trainSeconds(), run.meanStepMillis(), run.medianStepMillis(), 1e3 * max, run.loadBefore, run.loadAfter, residentMemory(),
                 run.skipped > 0 ? ", " + run.skipped + " skipped" : "");
     }
 
@@ -423,6 +435,24 @@ public final class OptimizerBenchmark implements Callable<Integer> {
 
     static String format(double lr) {
         return new java.math.BigDecimal(lr).round(new java.math.MathContext(2)).stripTrailingZeros().toString().replace("E", "e");
+    }
+
+    /** The process's resident memory (and its peak) from {@code /proc/self/status}, e.g. {@code 2.1/2.6 GB}. */
+    static String residentMemory() {
+        try {
+            double rss = Double.NaN;
+            double peak = Double.NaN;
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    rss = Double.parseDouble(line.replaceAll("[^0-9]", "")) / 1048576.0;
+                } else if (line.startsWith("VmHWM:")) {
+                    peak = Double.parseDouble(line.replaceAll("[^0-9]", "")) / 1048576.0;
+                }
+            }
+            return String.format(Locale.ROOT, "%.1f/%.1f GB", rss, peak);
+        } catch (IOException | RuntimeException e) {
+            return "?";
+        }
     }
 
     /** The 1-minute load average, NaN where {@code /proc/loadavg} is missing. */
