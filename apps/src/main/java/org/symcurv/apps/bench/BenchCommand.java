@@ -17,6 +17,7 @@ import picocli.CommandLine.Spec;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 CurvatureBenchCommand.class,
+                PruningBenchCommand.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec
