@@ -11,7 +11,7 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.symcurv.core.data.ImageDataSet;
 
 /** Reading a DL4J model zip given on the command line, with messages that say what is wrong with the file. */
-final class ModelFiles {
+public final class ModelFiles {
     private ModelFiles() {
     }
 
@@ -22,7 +22,7 @@ final class ModelFiles {
      * @throws SymcurvCli.CommandFailure naming the file when it is missing, not a zip, not a DL4J model, a
      *                                   ComputationGraph, or corrupt
      */
-    static MultiLayerNetwork loadClassifier(Path file) {
+    public static MultiLayerNetwork loadClassifier(Path file) {
         if (!Files.isRegularFile(file)) {
             throw new SymcurvCli.CommandFailure(file + (Files.exists(file) ? " is not a regular file" : " does not exist")
                     + "; --model needs a DL4J model zip such as 'symcurv train' writes");
@@ -53,7 +53,7 @@ final class ModelFiles {
     /**
      * @throws SymcurvCli.CommandFailure when the network's input or output width does not fit the data set
      */
-    static void requireFits(MultiLayerNetwork net, Path file, ImageDataSet data) {
+    public static void requireFits(MultiLayerNetwork net, Path file, ImageDataSet data) {
         long inputs = net.layerInputSize(0);
         long outputs = net.layerSize(net.getnLayers() - 1);
         if (inputs != data.featureCount() || outputs != data.numClasses()) {

@@ -20,6 +20,7 @@ import org.symcurv.core.data.ImageDataSet;
 import org.symcurv.core.model.ParameterLayout;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.symmetry.GroupType;
+import org.symcurv.pruning.Compensation;
 import org.symcurv.pruning.FisherSource;
 import org.symcurv.pruning.FisherSources;
 import org.symcurv.pruning.NeuronPruner;
@@ -99,6 +100,20 @@ public final class PruneCommand implements Callable<Integer> {
             description = "OBS damping F + λ·mean(diag F)·I (default: ${DEFAULT-VALUE}).")
     double damping;
 
+    @Option(names = "--compensation", paramLabel = "HOW", defaultValue = "summed",
+            description = "OBS update of the remaining weights: summed (the single-weight updates added, one F̃⁻¹ product), "
+                    + "constrained (the joint update with every removed weight held at zero, by conjugate gradients), none "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String compensationName;
+
+    @Option(names = "--solver-iterations", paramLabel = "N", defaultValue = "20",
+            description = "Conjugate-gradient iterations per round of --compensation constrained (default: ${DEFAULT-VALUE}).")
+    int solverIterations;
+
+    @Option(names = "--unit-scaled",
+            description = "OBD/OBS on the symmetry Fisher of unit-rescaled parameters, S F' S (keeps each unit's own scale).")
+    boolean unitScaled;
+
     @Option(names = "--fisher-examples", paramLabel = "N", defaultValue = "2000",
             description = "Training images the Fisher is estimated on (default: ${DEFAULT-VALUE}).")
     int fisherExamples;
@@ -152,14 +167,14 @@ public final class PruneCommand implements Callable<Integer> {
                 if (structured) {
                     NeuronPruner.Result r = NeuronPruner.of(method, units).withRounds(rounds)
                             .withScope(scope(unitScopeName, "--unit-scope"))
-                            .withDamping(ObsDamping.meanDiagonal(damping)).withSpecOptions(specOptions)
+                            .withDamping(ObsDamping.meanDiagonal(damping)).withSpecOptions(specOptions).withUnitScaledFisher(unitScaled)
                             .prune(pruned, fisher, listener);
                     pruned = r.network();
                 }
                 if (sparsity > 0) {
                     UnstructuredPruner.Result r = UnstructuredPruner.of(method, sparsity).withRounds(rounds).withScope(scope(scopeName, "--scope"))
-                            .withDamping(ObsDamping.meanDiagonal(damping)).withSpecOptions(specOptions)
-                            .prune(pruned, fisher, listener);
+                            .withDamping(ObsDamping.meanDiagonal(damping)).withSpecOptions(specOptions).withUnitScaledFisher(unitScaled)
+                            .withCompensation(compensation(), solverIterations).prune(pruned, fisher, listener);
                     pruned = r.network();
                 }
             }
@@ -213,6 +228,18 @@ public final class PruneCommand implements Callable<Integer> {
         scope(scopeName, "--scope");
         scope(unitScopeName, "--unit-scope");
         specOptions();
+        compensation();
+        if (solverIterations < 1) {
+            throw new ParameterException(spec.commandLine(), "--solver-iterations must be at least 1, got " + solverIterations);
+        }
+    }
+
+    private Compensation compensation() {
+        try {
+            return Compensation.valueOf(compensationName.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--compensation must be summed, constrained or none, got '" + compensationName + "'");
+        }
     }
 
     private PruningScope scope(String name, String option) {
@@ -244,8 +271,11 @@ public final class PruneCommand implements Callable<Integer> {
             sb.append(String.format(Locale.ROOT, ", %.1f%% weight sparsity (%s)", 100 * sparsity, scopeName));
         }
         sb.append(", ").append(rounds).append(rounds == 1 ? " round" : " rounds");
+        if (unitScaled && method.fisher() == PruningMethod.FisherKind.SYMMETRY) {
+            sb.append(", unit-scaled symmetry Fisher");
+        }
         if (method.isObs()) {
-            sb.append(", damping ").append(damping).append(" × mean diagonal");
+            sb.append(", damping ").append(damping).append(" × mean diagonal, ").append(compensationName).append(" update");
         }
         return sb.toString();
     }

@@ -118,6 +118,11 @@ class PruneCommandTest {
             Path output = dir.resolve(method + ".zip");
             assertRestoresToThePrintedNumbers(output, prune(output, "--method", method, "--sparsity", "0.3", "--scope", "per-layer"));
         }
+        Path joint = dir.resolve("obs-joint.zip");
+        Run run = prune(joint, "--method", "obs", "--sparsity", "0.3", "--compensation", "constrained", "--solver-iterations", "2",
+                "--unit-scaled");
+        assertRestoresToThePrintedNumbers(joint, run);
+        assertTrue(run.out().contains("unit-scaled symmetry Fisher") && run.out().contains("constrained update"), run.out());
     }
 
     @Test
@@ -174,7 +179,8 @@ class PruneCommandTest {
         for (String[] bad : new String[][] {
                 {"--sparsity", "1"}, {"--sparsity", "-0.1"}, {"--units", "0.5"}, {"--structured"}, {"--structured", "--units", "1"},
                 {"--method", "bogus", "--sparsity", "0.5"}, {}, {"--sparsity", "0.5", "--rounds", "0"}, {"--sparsity", "0.5", "--damping", "0"},
-                {"--sparsity", "0.5", "--scope", "everywhere"}, {"--sparsity", "0.5", "--group", "cyclic"}}) {
+                {"--sparsity", "0.5", "--scope", "everywhere"}, {"--sparsity", "0.5", "--group", "cyclic"},
+                {"--sparsity", "0.5", "--compensation", "sideways"}, {"--sparsity", "0.5", "--solver-iterations", "0"}}) {
             String[] args = Stream.concat(Stream.of("prune", "--model", model.toString(), "--out", output.toString()), Stream.of(bad))
                     .toArray(String[]::new);
             Run run = symcurv(args);

@@ -10,7 +10,6 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.symcurv.core.model.ParameterLayout;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.operator.Curvature;
@@ -40,9 +39,6 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  * before the next round. Immutable settings; {@link #prune} does not modify its input.
  */
 public final class NeuronPruner {
-    /** Rows of {@code F̃⁻¹} formed at once while extracting a unit block. */
-    private static final int ROWS_PER_PRODUCT = 64;
-
     private final PruningMethod method;
     private final double unitFraction;
     private final int rounds;
@@ -277,24 +273,12 @@ public final class NeuronPruner {
         }
     }
 
-    /** {@code ([F̃⁻¹]_QQ)⁻¹} for the block {@code Q} of one unit, from {@code |Q|} rows of {@code F̃⁻¹}. */
+    /** {@code ([F̃⁻¹]_QQ)⁻¹} for the block {@code Q} of one unit, the submatrix formed entry by entry ({@link BlockOfOperator}). */
     private static INDArray inverseOfSharedBlock(Curvature inverse, long[] block, PruningListener listener, String stage) {
-        int q = block.length;
-        long p = inverse.spec().parameterCount();
-        INDArray m = Nd4j.create(DataType.DOUBLE, q, q);
-        listener.stageStarted(stage, q);
-        for (int from = 0; from < q; from += ROWS_PER_PRODUCT) {
-            int to = Math.min(q, from + ROWS_PER_PRODUCT);
-            INDArray unit = Nd4j.zeros(inverse.dataType(), to - from, p);
-            for (int r = from; r < to; r++) {
-                unit.putScalar(r - from, block[r], 1.0);
-            }
-            INDArray rows = inverse.multiplyRows(unit).castTo(DataType.DOUBLE);
-            m.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()).assign(rows.get(NDArrayIndex.all(), NDArrayIndex.indices(block)));
-            listener.stageProgress(to);
-        }
-        INDArray symmetric = m.add(m.transpose()).muli(0.5);
-        SymmetricEigen eigen = SymmetricEigen.of(symmetric);
+        listener.stageStarted(stage, block.length);
+        INDArray m = Nd4j.createFromArray(BlockOfOperator.of(inverse, block));
+        listener.stageProgress(block.length);
+        SymmetricEigen eigen = SymmetricEigen.of(m);
         if (!(eigen.min() > 0.0)) {
             throw new ArithmeticException("the block of the damped inverse Fisher for one unit has eigenvalue " + eigen.min()
                     + " ≤ 0; raise the damping");

@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
                 CurvatureBenchCommand.class,
                 OptimizerBenchmark.class,
                 UncertaintyBenchCommand.class,
+                PruningBenchCommand.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec
