@@ -1,0 +1,76 @@
+package org.symcurv.apps;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.symcurv.core.testing.TestData;
+
+/** {@code symcurv quickstart} end to end on the committed Fashion-MNIST subset, with a tiny network. */
+class QuickstartCommandTest {
+    @TempDir
+    Path dir;
+
+    record Run(int exitCode, String out, String err) {
+    }
+
+    static Run symcurv(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var line = SymcurvCli.commandLine();
+        line.setOut(new PrintWriter(out, true));
+        line.setErr(new PrintWriter(err, true));
+        int exit = line.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    void runsEveryStepWritesEveryOutputAndKeepsThemOnASecondRunWithoutForce() throws Exception {
+        Path data = TestData.fashionMnistSubset();
+        Path out = dir.resolve("qs");
+        String[] args = {"quickstart", "--data", data.toString(), "--out-dir", out.toString(), "--epochs", "1", "--hidden", "16,16",
+                "--examples", "500", "--no-progress"};
+        Run run = symcurv(args);
+        assertEquals(0, run.exitCode(), run.err() + run.out());
+        for (String step : new String[] {"step 1/5", "step 2/5", "step 3/5", "step 4/5", "step 5/5", "quickstart done"}) {
+            assertTrue(run.out().contains(step), step + " missing from:\n" + run.out());
+        }
+        for (String name : new String[] {"model.zip", "fisher.scv", "pruned.zip", "posterior.scv", "calibration.json", "reliability.png"}) {
+            assertTrue(Files.size(out.resolve(name)) > 0, name);
+        }
+        // the pruned model is a plain DL4J zip with 90% of its weight-matrix entries zero
+        MultiLayerNetwork pruned = ModelSerializer.restoreMultiLayerNetwork(out.resolve("pruned.zip").toFile());
+        long weights = 0;
+        long zeros = 0;
+        for (int l = 0; l < pruned.getnLayers(); l++) {
+            INDArray w = pruned.getLayer(l).getParam("W");
+            weights += w.length();
+            zeros += w.eq(0.0).castTo(org.nd4j.linalg.api.buffer.DataType.INT).sumNumber().longValue();
+        }
+        assertEquals(0.9, (double) zeros / weights, 0.01, "sparsity of the weight matrices");
+
+        byte[] model = Files.readAllBytes(out.resolve("model.zip"));
+        Run again = symcurv(args);
+        assertNotEquals(0, again.exitCode(), "existing outputs are not replaced without --force");
+        assertTrue(again.err().contains("already exists") && again.err().contains("--force"), again.err());
+        assertArrayEquals(model, Files.readAllBytes(out.resolve("model.zip")), "the first run's model is untouched");
+    }
+
+    @Test
+    void missingDataFailsBeforeTrainingWithTheDataSetsMessage() {
+        Run run = symcurv("quickstart", "--data", dir.resolve("nowhere").toString(), "--out-dir", dir.resolve("qs").toString());
+        assertEquals(1, run.exitCode(), run.err());
+        assertTrue(run.err().contains("nowhere"), run.err());
+        assertTrue(!Files.exists(dir.resolve("qs")), "nothing created when the data are missing");
+    }
+}
