@@ -104,6 +104,11 @@ public final class UncertaintyBenchCommand implements Callable<Integer> {
             description = "Run only these posteriors: diagonal-last, symmetry-last, diagonal-all, symmetry-all (default: all four).")
     List<String> only;
 
+    @Option(names = "--priors", paramLabel = "METHOD", split = ",", defaultValue = "marglik,grid",
+            description = "Prior-precision methods fitted for each posterior: marglik (scalar), marglik-layer (one λ per layer, "
+                    + "all-weights posteriors only; slow: tens of operator inverses), grid (validation NLL) (default: ${DEFAULT-VALUE}).")
+    List<String> priors;
+
     @Option(names = "--out-dir", paramLabel = "DIR", defaultValue = "reports/bench-uncertainty", description = "Where JSON and PNG go (default: ${DEFAULT-VALUE}).")
     Path outDir;
 
@@ -116,6 +121,11 @@ public final class UncertaintyBenchCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (validation < 1 || oodCount < 1 || examples < 1 || samples < 1 || networkSamples < 1) {
             throw new ParameterException(spec.commandLine(), "--validation, --ood-count, --examples, --samples and --network-samples must be positive");
+        }
+        for (String method : priors) {
+            if (!List.of("marglik", "marglik-layer", "grid").contains(method)) {
+                throw new ParameterException(spec.commandLine(), "--priors takes marglik, marglik-layer and grid, got '" + method + "'");
+            }
         }
         PrintWriter out = spec.commandLine().getOut();
         long started = System.nanoTime();
@@ -162,11 +172,12 @@ public final class UncertaintyBenchCommand implements Callable<Integer> {
                         : FisherEstimation.monteCarlo(seed).withAccumulatorType(DataType.DOUBLE).estimate(network, posteriorSpec, fisherData.features(), null);
                 double fisherSeconds = (System.nanoTime() - t0) / 1e9;
                 INDArray mean = LaplaceFit.mean(network, posteriorSpec);
-                List<String> priorMethods = new ArrayList<>(List.of("marglik"));
-                if (subset == LaplaceFit.Subset.ALL) {
-                    priorMethods.add("marglik-layer");
+                List<String> priorMethods = new ArrayList<>();
+                for (String method : priors) {
+                    if (!method.equals("marglik-layer") || subset == LaplaceFit.Subset.ALL) {
+                        priorMethods.add(method);
+                    }
                 }
-                priorMethods.add("grid");
                 for (String method : priorMethods) {
                     long p0 = System.nanoTime();
                     PriorPrecision prior;
