@@ -96,11 +96,11 @@ public final class PruneCommand implements Callable<Integer> {
             description = "Rounds, with the Fisher re-estimated before each (default: ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--damping", paramLabel = "LAMBDA", defaultValue = "1e-3",
+    @Option(names = "--damping", paramLabel = "LAMBDA", defaultValue = "1e-2",
             description = "OBS damping F + λ·mean(diag F)·I (default: ${DEFAULT-VALUE}).")
     double damping;
 
-    @Option(names = "--compensation", paramLabel = "HOW", defaultValue = "summed",
+    @Option(names = "--compensation", paramLabel = "HOW", defaultValue = "constrained",
             description = "OBS update of the remaining weights: summed (the single-weight updates added, one F̃⁻¹ product), "
                     + "constrained (the joint update with every removed weight held at zero, by conjugate gradients), none "
                     + "(default: ${DEFAULT-VALUE}).")
@@ -110,8 +110,9 @@ public final class PruneCommand implements Callable<Integer> {
             description = "Conjugate-gradient iterations per round of --compensation constrained (default: ${DEFAULT-VALUE}).")
     int solverIterations;
 
-    @Option(names = "--unit-scaled",
-            description = "OBD/OBS on the symmetry Fisher of unit-rescaled parameters, S F' S (keeps each unit's own scale).")
+    @Option(names = "--unit-scaled", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "OBD/OBS on the symmetry Fisher of unit-rescaled parameters, S F' S (keeps each unit's own scale; "
+                    + "--no-unit-scaled averages the raw Fisher) (default: ${DEFAULT-VALUE}).")
     boolean unitScaled;
 
     @Option(names = "--fisher-examples", paramLabel = "N", defaultValue = "2000",

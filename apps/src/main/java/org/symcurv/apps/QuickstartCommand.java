@@ -55,6 +55,10 @@ public final class QuickstartCommand implements Callable<Integer> {
             description = "Fraction of the weight-matrix entries OBS removes (default: ${DEFAULT-VALUE}).")
     double sparsity;
 
+    @Option(names = "--prune-rounds", paramLabel = "K", defaultValue = "10",
+            description = "Pruning rounds, the Fisher re-estimated before each (default: ${DEFAULT-VALUE}).")
+    int pruneRounds;
+
     @Option(names = "--examples", paramLabel = "N", defaultValue = "10000",
             description = "Training images of the curvature and posterior estimates (default: ${DEFAULT-VALUE}).")
     int examples;
@@ -118,6 +122,9 @@ public final class QuickstartCommand implements Callable<Integer> {
         if (!(sparsity > 0 && sparsity < 1)) {
             throw new ParameterException(spec.commandLine(), "--sparsity must be in (0, 1), got " + sparsity);
         }
+        if (pruneRounds < 1) {
+            throw new ParameterException(spec.commandLine(), "--prune-rounds must be at least 1, got " + pruneRounds);
+        }
         if (examples < 1) {
             throw new ParameterException(spec.commandLine(), "--examples must be at least 1, got " + examples);
         }
@@ -137,7 +144,7 @@ public final class QuickstartCommand implements Callable<Integer> {
                 "--out", dir.resolve("fisher.scv").toString(), "--examples", Integer.toString(examples), "--seed", Long.toString(seed)))));
         steps.add(new Step(String.format(Locale.ROOT, "prune %.0f%% of the weights with OBS on that Fisher", 100 * sparsity),
                 common(List.of("prune", "--model", model, "--data", data.toString(), "--out", dir.resolve("pruned.zip").toString(),
-                        "--method", "obs", "--sparsity", Double.toString(sparsity), "--seed", Long.toString(seed)))));
+                        "--method", "obs", "--sparsity", Double.toString(sparsity), "--rounds", Integer.toString(pruneRounds), "--seed", Long.toString(seed)))));
         steps.add(new Step("fit a last-layer Laplace posterior (prior by marginal likelihood)", common(List.of("laplace", "--model", model,
                 "--data", data.toString(), "--out", posterior, "--last-layer", "--examples", Integer.toString(examples),
                 "--seed", Long.toString(seed)))));

@@ -39,7 +39,7 @@ class QuickstartCommandTest {
         Path data = TestData.fashionMnistSubset();
         Path out = dir.resolve("qs");
         String[] args = {"quickstart", "--data", data.toString(), "--out-dir", out.toString(), "--epochs", "1", "--hidden", "16,16",
-                "--examples", "500", "--no-progress"};
+                "--examples", "500", "--prune-rounds", "2", "--no-progress"};
         Run run = symcurv(args);
         assertEquals(0, run.exitCode(), run.err() + run.out());
         for (String step : new String[] {"step 1/5", "step 2/5", "step 3/5", "step 4/5", "step 5/5", "quickstart done"}) {
