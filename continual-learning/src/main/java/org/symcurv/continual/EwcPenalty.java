@@ -26,6 +26,8 @@ public final class EwcPenalty implements Regularizer {
     private final INDArray anchor;
     private final INDArray linear;
     private final double constant;
+    /** {@code diag(operator)} when the operator is diagonal in parameter coordinates, else null. */
+    private final INDArray diagonal;
 
     private EwcPenalty(double lambda, Curvature operator, INDArray anchor, INDArray linear, double constant) {
         this.lambda = lambda;
@@ -33,6 +35,32 @@ public final class EwcPenalty implements Regularizer {
         this.anchor = anchor;
         this.linear = linear;
         this.constant = constant;
+        this.diagonal = operator != null && isDiagonal(operator.spec()) ? operator.diagonal().castTo(DataType.DOUBLE) : null;
+    }
+
+    /**
+     * Whether every operator on {@code spec} is diagonal in parameter coordinates: only {@code SIGN} groups and no free axis
+     * (each parameter is then its own kind with one copy, e.g. {@code Presets.diagonal}). Such an operator is applied as
+     * {@code diag(F) ⊙ x}, the same numbers as {@link Curvature#multiply} without its gather and scatter.
+     */
+    static boolean isDiagonal(org.symcurv.core.symmetry.SymmetrySpec spec) {
+        for (org.symcurv.core.symmetry.Group g : spec.groups()) {
+            if (g.type() != org.symcurv.core.symmetry.GroupType.SIGN) {
+                return false;
+            }
+        }
+        for (org.symcurv.core.symmetry.LeafSpec leaf : spec.leaves()) {
+            for (int a = 0; a < leaf.rank(); a++) {
+                if (leaf.label(a).isFree()) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private INDArray apply(INDArray x) {
+        return diagonal != null ? diagonal.mul(x) : operator.multiply(x);
     }
 
     /**
@@ -90,11 +118,11 @@ public final class EwcPenalty implements Regularizer {
         INDArray x = theta.castTo(DataType.DOUBLE).reshape(p);
         if (anchor != null) {
             INDArray d = x.sub(anchor);
-            INDArray fd = operator.multiply(d);
+            INDArray fd = apply(d);
             double value = 0.5 * lambda * d.mul(fd).sumNumber().doubleValue();
             return new ValueAndGradient(value, fd.muli(lambda));
         }
-        INDArray ax = operator.multiply(x);
+        INDArray ax = apply(x);
         double quadratic = x.mul(ax).sumNumber().doubleValue() - 2 * x.mul(linear).sumNumber().doubleValue() + constant;
         return new ValueAndGradient(0.5 * lambda * quadratic, ax.subi(linear).muli(lambda));
     }
