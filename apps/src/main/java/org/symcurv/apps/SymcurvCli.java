@@ -26,6 +26,7 @@ import picocli.CommandLine.Spec;
                 PruneCommand.class,
                 LaplaceCommand.class,
                 EvaluateCommand.class,
+                ContinualCommand.class,
                 org.symcurv.apps.bench.BenchCommand.class,
         })
 public final class SymcurvCli implements Runnable {
