@@ -169,7 +169,7 @@ public final class ContinualBenchCommand implements Callable<Integer> {
                     long started = System.nanoTime();
                     EwcSettings s = new EwcSettings(method, mode, lambda, gamma, 256);
                     ContinualExperiment.Result r = experiment.run(() -> architecture.newNetwork(learningRate, seed), stream, scenarios, s, adam, false,
-                            ContinualExperiment.Listener.NONE);
+                            taskLines(err, streamName + " " + s.describe(), stream.size()));
                     grid.add(r);
                     StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%s %s: %.0f s;", streamName, s.describe(),
                             (System.nanoTime() - started) / 1e9));
@@ -233,6 +233,28 @@ public final class ContinualBenchCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "wrote continual.json, continual.md, %s into %s%n", String.join(", ", written), outDir);
         out.flush();
         return 0;
+    }
+
+    /** One stderr line per trained task and per consolidation, so a long run shows where it is. */
+    private static ContinualExperiment.Listener taskLines(PrintWriter err, String run, int tasks) {
+        return new ContinualExperiment.Listener() {
+            @Override
+            public void taskEvaluated(ContinualTask task, Map<Scenario, double[]> testRow, double trainSeconds) {
+                StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "  %s: task %d/%d trained in %.0f s, test accuracy", run,
+                        task.index() + 1, tasks, trainSeconds));
+                testRow.forEach((sc, row) -> sb.append(String.format(Locale.ROOT, " %s %.4f", sc.cliName(), row[task.index()])));
+                err.println(sb);
+                err.flush();
+            }
+
+            @Override
+            public void consolidated(ContinualTask task, ContinualLearner.Consolidation c) {
+                if (c.fisherFloats() > 0) {
+                    err.printf(Locale.ROOT, "  %s: task %d consolidated in %.1f s%n", run, task.index() + 1, c.seconds());
+                    err.flush();
+                }
+            }
+        };
     }
 
     private void validate(List<ContinualMethod> methods) {
