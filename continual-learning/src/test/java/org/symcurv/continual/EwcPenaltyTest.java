@@ -157,6 +157,24 @@ class EwcPenaltyTest {
     }
 
     @Test
+    void theFloat32PenaltyAgreesWithTheFloat64OneToSinglePrecision() {
+        MultiLayerNetwork net = network();
+        long p = net.numParams();
+        INDArray anchor = net.params().castTo(DataType.DOUBLE).dup();
+        for (ContinualMethod method : new ContinualMethod[] {ContinualMethod.EWC_SYMMETRY, ContinualMethod.EWC_DIAGONAL}) {
+            ConsolidatedState state = ConsolidatedState.empty(net, EwcSettings.of(method, 1)).consolidate(anchor, fisher(net, method, 51))
+                    .consolidate(anchor.add(0.2), fisher(net, method, 52));
+            INDArray theta = anchor.add(randomVector(53, p, 0.5));
+            EwcPenalty.ValueAndGradient d = EwcPenalty.of(state, 3, DataType.DOUBLE).valueAndGradient(theta);
+            EwcPenalty.ValueAndGradient f = EwcPenalty.of(state, 3, DataType.FLOAT).valueAndGradient(theta.castTo(DataType.FLOAT));
+            assertEquals(DataType.FLOAT, f.gradient().dataType());
+            double scale = d.gradient().norm2Number().doubleValue();
+            assertTrue(d.gradient().sub(f.gradient().castTo(DataType.DOUBLE)).norm2Number().doubleValue() < 1e-5 * scale, method + " gradient");
+            assertEquals(d.value(), f.value(), 1e-4 * Math.abs(d.value()), method + " value");
+        }
+    }
+
+    @Test
     void fineTuningCountsTasksButNeverPenalises() {
         MultiLayerNetwork net = network();
         ConsolidatedState state = ConsolidatedState.empty(net, EwcSettings.of(ContinualMethod.FINETUNE, 10)).consolidate(net.params(), null);
