@@ -139,4 +139,28 @@ class ConsolidatedStateTest {
         assertTrue(e.getMessage().contains("ewc-symmetry"), e.getMessage());
         assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> learner.save(zip, false));
     }
+
+    @Test
+    void aLearnerLoadedAfterAConsolidationContinuesExactlyAsTheOneThatSavedIt() throws IOException {
+        EwcSettings settings = EwcSettings.of(ContinualMethod.EWC_SYMMETRY, 20).withMode(EwcMode.ONLINE, 0.8);
+        OptimizerSettings adam = OptimizerSettings.defaults(Recipe.ADAM);
+        ContinualLearner learner = ContinualLearner.create(EwcPenaltyTest.network(), settings, adam);
+        DataSet first = TinyNetworks.classificationData(14, 24, 5, 3);
+        DataSet second = TinyNetworks.classificationData(15, 24, 5, 3);
+        for (int i = 0; i < 4; i++) {
+            learner.trainOn(first);
+        }
+        learner.consolidate(first.getFeatures(), 3, (d, n) -> { });
+        Path zip = dir.resolve("continue.zip");
+        learner.save(zip, false);
+        ContinualLearner loaded = ContinualLearner.load(zip, settings, adam);
+        for (int i = 0; i < 4; i++) {
+            ContinualLearner.Step a = learner.trainOn(second);
+            ContinualLearner.Step b = loaded.trainOn(second);
+            assertEquals(a.dataLoss(), b.dataLoss(), 0.0, "step " + i);
+            assertEquals(a.penalty(), b.penalty(), 0.0, "step " + i);
+        }
+        assertEquals(learner.network().params(), loaded.network().params(), "bit for bit after four more steps");
+        assertTrue(learner.penalty().value(learner.network().params()) > 0);
+    }
 }
