@@ -68,7 +68,7 @@ public final class ContinualBenchCommand implements Callable<Integer> {
             description = "λ grid of ewc-symmetry (default: ${DEFAULT-VALUE}).")
     List<Double> lambdasSymmetry;
 
-    @Option(names = "--lambdas-diagonal", paramLabel = "L", split = ",", defaultValue = "100,1000,10000",
+    @Option(names = "--lambdas-diagonal", paramLabel = "L", split = ",", defaultValue = "10,100,1000,10000",
             description = "λ grid of ewc-diagonal (default: ${DEFAULT-VALUE}).")
     List<Double> lambdasDiagonal;
 
