@@ -92,6 +92,10 @@ public final class ContinualBenchCommand implements Callable<Integer> {
             description = "Of which held out per task for choosing λ (default: ${DEFAULT-VALUE}).")
     int validationImages;
 
+    @Option(names = "--split-train-images", paramLabel = "N",
+            description = "Training images per split task, validation included (a pair of classes has 12,000; default: --train-images).")
+    Integer splitTrainImages;
+
     @Option(names = "--fisher-examples", paramLabel = "N", defaultValue = "2000", description = "Images per task-end Fisher (default: ${DEFAULT-VALUE}).")
     int fisherExamples;
 
@@ -152,14 +156,18 @@ public final class ContinualBenchCommand implements Callable<Integer> {
         List<Map<String, Object>> streamJson = new ArrayList<>();
         List<String> written = new ArrayList<>();
         Map<String, Map<Scenario, Map<ContinualMethod, Chosen>>> all = new LinkedHashMap<>();
+        Map<String, List<ContinualTask>> built = new LinkedHashMap<>();
         for (String streamName : streams) {
-            List<ContinualTask> stream;
-            try {
-                stream = streamName.equals("split") ? TaskStreams.split(train, test, trainImages, validationImages, seed)
-                        : TaskStreams.permuted(train, test, tasks, trainImages, validationImages, seed);
+            try { // every stream is built (and its sizes checked) before the first run
+                built.put(streamName, streamName.equals("split")
+                        ? TaskStreams.split(train, test, splitTrainImages == null ? trainImages : splitTrainImages, validationImages, seed)
+                        : TaskStreams.permuted(train, test, tasks, trainImages, validationImages, seed));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(e.getMessage() + " (--train-images, --validation-images)", e);
+                throw new IllegalArgumentException(e.getMessage() + " (--train-images, --split-train-images, --validation-images)", e);
             }
+        }
+        for (String streamName : streams) {
+            List<ContinualTask> stream = built.get(streamName);
             List<Scenario> scenarios = streamName.equals("split") ? List.of(Scenario.TASK_INCREMENTAL, Scenario.CLASS_INCREMENTAL)
                     : List.of(Scenario.DOMAIN_INCREMENTAL);
             Map<ContinualMethod, List<ContinualExperiment.Result>> runs = new EnumMap<>(ContinualMethod.class);
@@ -277,7 +285,7 @@ public final class ContinualBenchCommand implements Callable<Integer> {
         if (tasks < 1 || epochs < 1 || batchSize < 1 || fisherExamples < 1) {
             throw new ParameterException(spec.commandLine(), "--tasks, --epochs, --batch and --fisher-examples must be at least 1");
         }
-        if (validationImages < 1 || validationImages >= trainImages) {
+        if (validationImages < 1 || validationImages >= trainImages || splitTrainImages != null && validationImages >= splitTrainImages) {
             throw new ParameterException(spec.commandLine(), "--validation-images must be at least 1 (λ is chosen on them) and fewer than --train-images");
         }
         if (!(gamma >= 0 && gamma <= 1) || !(learningRate > 0)) {
@@ -309,6 +317,7 @@ public final class ContinualBenchCommand implements Callable<Integer> {
         m.put("epochsPerTask", epochs);
         m.put("hidden", hidden);
         m.put("trainImagesPerTask", trainImages - validationImages);
+        m.put("splitTrainImagesPerTask", (splitTrainImages == null ? trainImages : splitTrainImages) - validationImages);
         m.put("validationImagesPerTask", validationImages);
         m.put("fisherExamples", fisherExamples);
         m.put("fisher", "Monte Carlo labels (one per image) from the model's predictive, task-end parameters");
