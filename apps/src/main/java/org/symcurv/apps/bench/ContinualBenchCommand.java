@@ -64,7 +64,7 @@ public final class ContinualBenchCommand implements Callable<Integer> {
             description = "Compared methods (default: ${DEFAULT-VALUE}).")
     List<String> methodNames;
 
-    @Option(names = "--lambdas-symmetry", paramLabel = "L", split = ",", defaultValue = "10,100,1000",
+    @Option(names = "--lambdas-symmetry", paramLabel = "L", split = ",", defaultValue = "10,100,1000,10000",
             description = "λ grid of ewc-symmetry (default: ${DEFAULT-VALUE}).")
     List<Double> lambdasSymmetry;
 
