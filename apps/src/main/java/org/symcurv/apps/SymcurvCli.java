@@ -27,6 +27,7 @@ import picocli.CommandLine.Spec;
                 LaplaceCommand.class,
                 EvaluateCommand.class,
                 QuickstartCommand.class,
+                ContinualCommand.class,
                 org.symcurv.apps.bench.BenchCommand.class,
         })
 public final class SymcurvCli implements Runnable {
