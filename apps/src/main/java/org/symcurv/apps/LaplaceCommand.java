@@ -24,7 +24,7 @@ import org.symcurv.core.operator.BlockBudget;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.GroupType;
 import org.symcurv.core.symmetry.SymmetrySpec;
-import org.symcurv.uncertainty.DiagonalFisher;
+import org.symcurv.core.model.DiagonalFisher;
 import org.symcurv.uncertainty.GlmLink;
 import org.symcurv.uncertainty.LaplaceFit;
 import org.symcurv.uncertainty.LaplacePosterior;

@@ -55,6 +55,7 @@ public final class Trainer {
     private double lossSum;
     private long lossCount;
     private Map<String, Double> lastMetrics = Map.of();
+    private Regularizer regularizer;
 
     @SuppressWarnings("unchecked")
     private Trainer(MultiLayerNetwork network, Optimizer<?> optimizer, TrainingData data, Evaluator evaluator, TrainingConfig config,
@@ -117,6 +118,18 @@ public final class Trainer {
         return t;
     }
 
+    /**
+     * Adds {@code R(θ)} to every minibatch's loss and {@code ∇R(θ)} to its mean gradient from the next step on (null: none).
+     * The term is not part of a checkpoint: a resumed run must be given the same term again. Without one the loop is
+     * exactly as before (no extra arithmetic).
+     *
+     * @return this trainer
+     */
+    public Trainer withRegularizer(Regularizer term) {
+        this.regularizer = term;
+        return this;
+    }
+
     /** Minibatches consumed so far. */
     public long iteration() {
         return iteration;
@@ -150,6 +163,11 @@ public final class Trainer {
             double rate = optimizer.schedule().at(state.step());
             long started = System.nanoTime();
             Gradients.LossAndGradient lg = Gradients.meanLossAndGradient(network, batch);
+            if (regularizer != null) {
+                Regularizer.ValueAndGradient r = regularizer.valueAndGradient(theta);
+                lg = new Gradients.LossAndGradient(lg.meanLoss() + r.value(),
+                        lg.meanGradient().add(r.gradient().castTo(lg.meanGradient().dataType()).reshape(lg.meanGradient().shape())));
+            }
             String bad = !Double.isFinite(lg.meanLoss()) ? "loss " + lg.meanLoss()
                     : !finite(lg.meanGradient()) ? "gradient" : null;
             Update<Optimizer.State<Object>> update = null;

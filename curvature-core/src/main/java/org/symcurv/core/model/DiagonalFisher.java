@@ -1,4 +1,4 @@
-package org.symcurv.uncertainty;
+package org.symcurv.core.model;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -9,8 +9,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.symcurv.core.estimate.FactoredGradients;
-import org.symcurv.core.model.FisherEstimation;
-import org.symcurv.core.model.PerExampleFactors;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.Group;
 import org.symcurv.core.symmetry.GroupType;

@@ -1,4 +1,4 @@
-package org.symcurv.uncertainty;
+package org.symcurv.core.model;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,8 +8,6 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.DataSet;
-import org.symcurv.core.model.FisherEstimation;
-import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.Presets;
 import org.symcurv.core.symmetry.SymmetrySpec;
