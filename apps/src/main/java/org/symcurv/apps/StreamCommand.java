@@ -75,7 +75,7 @@ public final class StreamCommand implements Callable<Integer> {
     @Option(names = "--classes", paramLabel = "K", defaultValue = "10", description = "Classes (default: ${DEFAULT-VALUE}).")
     int classes;
 
-    @Option(names = "--hidden", paramLabel = "W[,W...]", hideParamSyntax = true, split = ",", defaultValue = "256,256",
+    @Option(names = "--hidden", paramLabel = "W[,W...]", hideParamSyntax = true, split = ",", defaultValue = "100",
             description = "Hidden layer widths of a new model (default: ${DEFAULT-VALUE}).")
     List<Integer> hidden;
 
@@ -90,10 +90,10 @@ public final class StreamCommand implements Callable<Integer> {
     @Option(names = "--lambda", paramLabel = "λ", defaultValue = "100", description = "EWC strength (default: ${DEFAULT-VALUE}).")
     double lambda;
 
-    @Option(names = "--lr", paramLabel = "η", defaultValue = "1e-3", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", paramLabel = "η", defaultValue = "2e-3", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
     double learningRate;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "64", description = "Examples per training step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "32", description = "Examples per training step (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--fisher-examples", paramLabel = "N", defaultValue = "1000",

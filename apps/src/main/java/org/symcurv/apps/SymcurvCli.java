@@ -26,6 +26,8 @@ import picocli.CommandLine.Spec;
                 PruneCommand.class,
                 LaplaceCommand.class,
                 EvaluateCommand.class,
+                StreamCommand.class,
+                ProduceCommand.class,
                 org.symcurv.apps.bench.BenchCommand.class,
         })
 public final class SymcurvCli implements Runnable {
