@@ -11,12 +11,11 @@ import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.common.TopicPartition;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.symcurv.apps.stream.ContinualLearners;
 import org.symcurv.apps.stream.EmbeddedBroker;
 import org.symcurv.apps.stream.KafkaSettings;
 import org.symcurv.apps.stream.ModelStream;
 import org.symcurv.apps.stream.StreamService;
-import org.symcurv.continual.ContinualLearner;
 import org.symcurv.continual.ContinualMethod;
 import org.symcurv.continual.EwcSettings;
 import org.symcurv.optimizer.LearningRateSchedule;
@@ -141,18 +140,7 @@ public final class StreamCommand implements Callable<Integer> {
         EwcSettings ewc = EwcSettings.of(continualMethod, lambda);
         OptimizerSettings optimizer = OptimizerSettings.defaults(Recipe.ADAM).withSchedule(LearningRateSchedule.warmupConstant(learningRate, 0));
         MlpArchitecture architecture = new MlpArchitecture(features, hidden, activation, classes);
-        ModelStream.LearnerSource learners = new ModelStream.LearnerSource() {
-            @Override
-            public ContinualLearner create(String model) {
-                MultiLayerNetwork network = TrainCommand.newNetwork(architecture, seed);
-                return ContinualLearner.create(network, ewc, optimizer);
-            }
-
-            @Override
-            public ContinualLearner load(Path modelZip) throws IOException {
-                return ContinualLearner.load(modelZip, ewc, optimizer);
-            }
-        };
+        ModelStream.LearnerSource learners = ContinualLearners.of(architecture, ewc, optimizer, seed);
         StreamService.Settings settings = new StreamService.Settings(topic, eventsTopic, deadLetterTopic, group, instanceId,
                 checkpointDir.resolve(group), features, classes, batch, fisherExamples, seed, seconds(checkpointSeconds),
                 seconds(reportSeconds), stopWhenIdle == null ? null : seconds(stopWhenIdle), stopAfterTasks, bootstrap, kafka);

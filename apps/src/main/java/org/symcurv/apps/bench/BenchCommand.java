@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
                 OptimizerBenchmark.class,
                 UncertaintyBenchCommand.class,
                 PruningBenchCommand.class,
+                StreamBenchCommand.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec
