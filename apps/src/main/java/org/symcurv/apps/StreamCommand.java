@@ -162,8 +162,10 @@ public final class StreamCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             StreamService.Summary summary = service.run();
-            out.printf(Locale.ROOT, "stopped: %,d examples trained, %d tasks consolidated, %,d duplicates ignored, %,d dead letters, %.1f s%n",
-                    summary.trainedExamples(), summary.tasksConsolidated(), summary.duplicates(), summary.deadLetters(), summary.seconds());
+            out.printf(Locale.ROOT, "stopped: %,d examples trained, %d tasks consolidated, %,d duplicates ignored, %,d dead letters, %.1f s "
+                            + "(polling %.1f s, decoding %.1f s, learning %.1f s, checkpointing %.1f s)%n",
+                    summary.trainedExamples(), summary.tasksConsolidated(), summary.duplicates(), summary.deadLetters(), summary.seconds(),
+                    summary.pollSeconds(), summary.decodeSeconds(), summary.learnSeconds(), summary.checkpointSeconds());
             out.flush();
             return 0;
         } finally {

@@ -99,7 +99,14 @@ public final class StreamService {
     }
 
     /** The totals of a run. */
-    public record Summary(long trainedExamples, long deadLetters, long duplicates, long tasksConsolidated, double seconds) {
+    /**
+     * @param pollSeconds       waiting in {@code poll} (fetching, or nothing to read)
+     * @param decodeSeconds     decoding and checking records
+     * @param learnSeconds      training steps, consolidations and evaluations
+     * @param checkpointSeconds flushing the producer, writing checkpoints and committing
+     */
+    public record Summary(long trainedExamples, long deadLetters, long duplicates, long tasksConsolidated, double seconds,
+                          double pollSeconds, double decodeSeconds, double learnSeconds, double checkpointSeconds) {
     }
 
     private static final class PartitionState {
@@ -169,7 +176,9 @@ public final class StreamService {
             while (!stopping) {
                 ConsumerRecords<byte[], byte[]> records;
                 try {
+                    long t = System.nanoTime();
                     records = consumer.poll(Duration.ofMillis(200));
+                    pollNanos += System.nanoTime() - t;
                 } catch (WakeupException e) {
                     break;
                 }
@@ -212,28 +221,46 @@ public final class StreamService {
             }
             checkpointAll();
         } finally {
+            closing = true;
+            // the consumer first: closing it revokes the partitions (whose callback then leaves the checkpoints alone)
             try {
-                producer.close(Duration.ofSeconds(10));
-            } finally {
                 consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(10)));
+            } finally {
                 consumer = null;
+                producer.close(Duration.ofSeconds(10));
             }
         }
-        return new Summary(trained, deadLetters, duplicates, tasksEnded, (System.nanoTime() - started) / 1e9);
+        return new Summary(trained, deadLetters, duplicates, tasksEnded, (System.nanoTime() - started) / 1e9, pollNanos / 1e9,
+                decodeNanos / 1e9, learnNanos / 1e9, checkpointNanos / 1e9);
     }
 
     private volatile RuntimeException rebalanceFailure;
+    /** Set when the run ends, normally or not: the revocation on close then checkpoints nothing. */
+    private boolean closing;
 
     private void process(PartitionState ps, ConsumerRecord<byte[], byte[]> r) throws IOException {
         ps.nextOffset = r.offset() + 1;
         lastRecordTimestamp = r.timestamp();
         StreamRecord record;
+        long t = System.nanoTime();
         try {
             record = codec.decode(r.value());
         } catch (MalformedRecordException e) {
             deadLetter(r, e.getMessage());
             return;
+        } finally {
+            long now = System.nanoTime();
+            decodeNanos += now - t;
+            t = now;
         }
+        try {
+            learn(ps, r, record);
+        } finally {
+            learnNanos += System.nanoTime() - t;
+        }
+    }
+
+    private void learn(PartitionState ps, ConsumerRecord<byte[], byte[]> r, StreamRecord record) throws IOException {
         try {
             if (record instanceof StreamRecord.Example e) {
                 ModelStream m = ps.models.get(e.model());
@@ -259,8 +286,12 @@ public final class StreamService {
                     publish(end.model(), StreamEvents.consolidated(end.model(), result, r.partition(), r.offset(), r.timestamp()));
                     publish(end.model(), StreamEvents.accuracy(end.model(), result, r.timestamp()));
                     listener.onTaskEnd(end.model(), result);
+                    long t = System.nanoTime();
                     checkpoint(ps);
                     commit(List.of(ps));
+                    long spent = System.nanoTime() - t; // checkpointing, not learning
+                    learnNanos -= spent;
+                    checkpointNanos += spent;
                 }
             }
         } catch (MalformedRecordException e) {
@@ -301,7 +332,21 @@ public final class StreamService {
         }
     }
 
+    private long pollNanos;
+    private long decodeNanos;
+    private long learnNanos;
+    private long checkpointNanos;
+
     private void checkpointAll() throws IOException {
+        long t = System.nanoTime();
+        try {
+            checkpointAllTimed();
+        } finally {
+            checkpointNanos += System.nanoTime() - t;
+        }
+    }
+
+    private void checkpointAllTimed() throws IOException {
         List<PartitionState> written = new ArrayList<>();
         for (PartitionState ps : owned.values()) {
             if (ps.nextOffset != ps.checkpointedOffset || ps.committedOffset != ps.nextOffset) {
@@ -313,8 +358,8 @@ public final class StreamService {
     }
 
     private void checkpoint(PartitionState ps) throws IOException {
-        if (ps.nextOffset == ps.checkpointedOffset && Files.exists(checkpointFile(ps))) {
-            return;
+        if (ps.nextOffset < 0 || ps.nextOffset == ps.checkpointedOffset && Files.exists(checkpointFile(ps))) {
+            return; // nothing read yet, or nothing new
         }
         flushProducer();
         new PartitionCheckpoint(ps.partition.topic(), ps.partition.partition(), ps.nextOffset, List.copyOf(ps.models.values()))
@@ -408,6 +453,12 @@ public final class StreamService {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             List<PartitionState> leaving = new ArrayList<>();
+            if (closing) {
+                // closing: after a normal run everything is checkpointed already; after a failure the last good
+                // checkpoint must stay as it is
+                partitions.forEach(owned::remove);
+                return;
+            }
             try {
                 for (TopicPartition tp : partitions) {
                     PartitionState ps = owned.get(tp);
