@@ -212,7 +212,7 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
                 }
             }
             service.stop();
-            running.get(2, TimeUnit.MINUTES);
+            StreamService.Summary summary = running.get(2, TimeUnit.MINUTES);
 
             List<Double> consolidations = recorder.ends.stream().map(e -> e.consolidation().seconds()).toList();
             double maxConsolidation = consolidations.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
@@ -230,6 +230,8 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
                 table.row("end-to-end latency, end-task produced → consolidated event read, median (ms)", Table.millis(sorted.get(sorted.size() / 2)), "", "");
                 table.row("end-to-end latency, max (ms)", Table.millis(sorted.get(sorted.size() - 1)), "", "");
             }
+            table.row("service time polling / decoding / learning / checkpointing (s)", String.format(Locale.ROOT, "%.1f / %.1f / %.1f / %.1f",
+                    summary.pollSeconds(), summary.decodeSeconds(), summary.learnSeconds(), summary.checkpointSeconds()), "", "");
             table.row("held-back accuracy after the last task, min over tasks", Table.sig(java.util.Arrays.stream(lastRow).min().orElse(Double.NaN)), "", "");
             List<Double> load = Machine.loadAverage();
             out.println();
@@ -252,6 +254,13 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             json.put("examplesPerSecondBetweenConsolidations", perSecondTraining);
             json.put("consolidationSeconds", consolidations);
             json.put("latencyMillis", latencies);
+            Map<String, Object> split = new LinkedHashMap<>();
+            split.put("seconds", summary.seconds());
+            split.put("poll", summary.pollSeconds());
+            split.put("decode", summary.decodeSeconds());
+            split.put("learn", summary.learnSeconds());
+            split.put("checkpoint", summary.checkpointSeconds());
+            json.put("serviceSeconds", split);
             List<Object> rows = new ArrayList<>();
             for (ModelStream.TaskEnd e : recorder.ends) {
                 List<Double> row = new ArrayList<>();
