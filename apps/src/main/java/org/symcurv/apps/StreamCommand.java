@@ -117,6 +117,11 @@ public final class StreamCommand implements Callable<Integer> {
     @Option(names = "--stop-after-tasks", paramLabel = "N", defaultValue = "0", description = "Stop after N task ends in this run.")
     int stopAfterTasks;
 
+    @Option(names = "--native-threads", paramLabel = "N", defaultValue = "1",
+            description = "Threads of ND4J's native operations (default: ${DEFAULT-VALUE}: on small minibatches one thread is faster, and the "
+                    + "Kafka clients and the embedded broker need the other cores).")
+    int nativeThreads;
+
     boolean fromConfig;
 
     @Override
@@ -128,6 +133,7 @@ public final class StreamCommand implements Callable<Integer> {
             return merged.call();
         }
         validate();
+        NativeThreads.set(nativeThreads);
         PrintWriter out = spec.commandLine().getOut();
         KafkaSettings kafka = kafkaOptions.settings();
         String bootstrap = kafkaOptions.explicitBootstrap(kafka);
@@ -186,6 +192,9 @@ public final class StreamCommand implements Callable<Integer> {
     }
 
     private void validate() {
+        if (nativeThreads < 1) {
+            throw new ParameterException(spec.commandLine(), "--native-threads must be at least 1, got " + nativeThreads);
+        }
         if (batch < 1 || fisherExamples < 1 || features < 1 || classes < 2) {
             throw new ParameterException(spec.commandLine(), "--batch, --fisher-examples and --features must be at least 1 and --classes at least 2");
         }

@@ -99,6 +99,9 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--native-threads", paramLabel = "N", defaultValue = "1", description = "ND4J native threads (default: ${DEFAULT-VALUE}, as symcurv stream).")
+    int nativeThreads;
+
     @Option(names = "--data", paramLabel = "DIR", description = "Fashion-MNIST directory.")
     Path dataDir;
 
@@ -116,6 +119,7 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             throw new ParameterException(spec.commandLine(), "--tasks, --examples, --latency-examples and --batch must be at least 1");
         }
         PrintWriter out = spec.commandLine().getOut();
+        org.symcurv.apps.NativeThreads.set(nativeThreads);
         Path data = FashionMnist.locate(dataDir);
         ImageDataSet train = FashionMnist.loadTrain(data);
         ImageDataSet test = FashionMnist.loadTest(data);
@@ -245,6 +249,7 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             json.put("encoding", encoding);
             json.put("architecture", architecture.describe());
             json.put("batch", batch);
+            json.put("nativeThreads", nativeThreads);
             json.put("tasks", tasks);
             json.put("examplesPerTask", examples);
             json.put("producedRecords", records);
