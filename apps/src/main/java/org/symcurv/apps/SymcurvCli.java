@@ -28,6 +28,8 @@ import picocli.CommandLine.Spec;
                 EvaluateCommand.class,
                 QuickstartCommand.class,
                 ContinualCommand.class,
+                StreamCommand.class,
+                ProduceCommand.class,
                 org.symcurv.apps.bench.BenchCommand.class,
         })
 public final class SymcurvCli implements Runnable {

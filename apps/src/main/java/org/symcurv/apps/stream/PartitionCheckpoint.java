@@ -1,0 +1,113 @@
+package org.symcurv.apps.stream;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32;
+import java.util.zip.CheckedOutputStream;
+import org.symcurv.core.data.AtomicFiles;
+
+/**
+ * The checkpoint of one input partition: every model learned from it (network, consolidated EWC state, stream
+ * bookkeeping; see {@link ModelStream}) and the offset of the next record to read. The state it holds reflects exactly
+ * the records before that offset, so the service commits an offset to Kafka only after a checkpoint at that offset is on
+ * disk, and on restart continues from the checkpoint's offset.
+ *
+ * <p>File {@code <dir>/<topic>-<partition>.ckpt}, written whole to a temporary sibling and renamed into place: magic
+ * {@code SYMCURV-STREAM-CHECKPOINT}, format version {@value #FORMAT_VERSION}, topic, partition, next offset, the
+ * models, and a CRC-32 of everything before it. The learner's optimizer moments are not part of it: the continual-learning
+ * module resets them at every task boundary and does not expose them, so a service resumed mid-task starts them afresh.
+ */
+public record PartitionCheckpoint(String topic, int partition, long nextOffset, List<ModelStream> models) {
+    public static final int FORMAT_VERSION = 1;
+    private static final String MAGIC = "SYMCURV-STREAM-CHECKPOINT";
+
+    public static Path file(Path dir, String topic, int partition) {
+        return dir.resolve(topic + "-" + partition + ".ckpt");
+    }
+
+    /** Writes the checkpoint atomically: a reader sees the previous checkpoint or this one, never a mixture. */
+    public void write(Path dir) throws IOException {
+        Path target = file(dir, topic, partition);
+        Path tmp = AtomicFiles.createSiblingTemp(target);
+        try {
+            CRC32 crc = new CRC32();
+            try (OutputStream file = Files.newOutputStream(tmp)) {
+                DataOutputStream out = new DataOutputStream(new CheckedOutputStream(new BufferedOutputStream(file, 1 << 16), crc));
+                out.writeUTF(MAGIC);
+                out.writeInt(FORMAT_VERSION);
+                out.writeUTF(topic);
+                out.writeInt(partition);
+                out.writeLong(nextOffset);
+                out.writeInt(models.size());
+                for (ModelStream m : models) {
+                    m.write(out, dir);
+                }
+                out.flush();
+                DataOutputStream tail = new DataOutputStream(file);
+                tail.writeLong(crc.getValue());
+                tail.flush();
+            }
+            try (java.nio.channels.FileChannel fc = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+                fc.force(true);
+            }
+            AtomicFiles.moveIntoPlace(tmp, target, true);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Reads the checkpoint of a partition, or returns null when there is none.
+     *
+     * @throws IOException naming the file when it is corrupt (CRC mismatch, truncated), of another format version, or
+     *                     of another topic or partition
+     */
+    public static PartitionCheckpoint read(Path dir, String topic, int partition, ModelStream.LearnerSource learners, int batchSize,
+                                           int fisherExamples, long seed, int featureCount, int numClasses) throws IOException {
+        Path file = file(dir, topic, partition);
+        if (!Files.exists(file)) {
+            return null;
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        if (bytes.length < 8) {
+            throw new IOException(file + " is not a symcurv stream checkpoint (too short); move it away to start the partition afresh");
+        }
+        CRC32 crc = new CRC32();
+        crc.update(bytes, 0, bytes.length - 8);
+        long stored = java.nio.ByteBuffer.wrap(bytes, bytes.length - 8, 8).getLong();
+        if (stored != crc.getValue()) {
+            throw new IOException(file + " is corrupt (its CRC-32 does not match); restore it from a backup or move it away to "
+                    + "relearn the partition from its first offset");
+        }
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(new ByteArrayInputStream(bytes, 0, bytes.length - 8)))) {
+            if (!MAGIC.equals(in.readUTF())) {
+                throw new IOException(file + " is not a symcurv stream checkpoint");
+            }
+            int version = in.readInt();
+            if (version != FORMAT_VERSION) {
+                throw new IOException(file + " has checkpoint format version " + version + "; this build reads version " + FORMAT_VERSION);
+            }
+            String t = in.readUTF();
+            int p = in.readInt();
+            if (!t.equals(topic) || p != partition) {
+                throw new IOException(file + " belongs to " + t + "-" + p + ", not " + topic + "-" + partition);
+            }
+            long next = in.readLong();
+            int n = in.readInt();
+            List<ModelStream> models = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                models.add(ModelStream.read(in, dir, learners, batchSize, fisherExamples, seed, featureCount, numClasses));
+            }
+            return new PartitionCheckpoint(t, p, next, models);
+        }
+    }
+}

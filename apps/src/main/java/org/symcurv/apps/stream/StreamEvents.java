@@ -1,0 +1,87 @@
+package org.symcurv.apps.stream;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The events the service publishes to its output topic, as version-1 JSON objects with an {@code "event"} field:
+ * {@code task-consolidated}, {@code accuracy} (a row of the accuracy matrix), {@code throughput} and {@code resumed}.
+ * The README ("Events") lists their fields.
+ */
+public final class StreamEvents {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private StreamEvents() {
+    }
+
+    static ObjectNode base(String event, String model) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("v", StreamRecord.VERSION);
+        n.put("event", event);
+        if (model != null) {
+            n.put("model", model);
+        }
+        n.put("emittedAtMs", System.currentTimeMillis());
+        return n;
+    }
+
+    static ObjectNode consolidated(String model, ModelStream.TaskEnd end, int partition, long offset, long endTaskTimestampMs) {
+        ObjectNode n = base("task-consolidated", model);
+        n.put("task", end.task());
+        n.put("tasks", end.tasks().size());
+        n.put("trainedExamples", end.trainedExamples());
+        n.put("duplicatesIgnored", end.duplicates());
+        n.put("fisherExamples", end.consolidation().examples());
+        n.put("consolidationSeconds", end.consolidation().seconds());
+        n.put("fisherFloats", end.consolidation().fisherFloats());
+        n.put("partition", partition);
+        n.put("offset", offset);
+        n.put("endTaskTimestampMs", endTaskTimestampMs);
+        return n;
+    }
+
+    static ObjectNode accuracy(String model, ModelStream.TaskEnd end, long endTaskTimestampMs) {
+        ObjectNode n = base("accuracy", model);
+        n.put("afterTask", end.task());
+        ArrayNode tasks = n.putArray("tasks");
+        end.tasks().forEach(tasks::add);
+        ArrayNode row = n.putArray("accuracy");
+        for (double a : end.accuracy()) {
+            if (Double.isNaN(a)) {
+                row.addNull();
+            } else {
+                row.add(a);
+            }
+        }
+        n.put("endTaskTimestampMs", endTaskTimestampMs);
+        return n;
+    }
+
+    static ObjectNode throughput(long examples, double seconds, long totalExamples, long lagMs, long deadLetters) {
+        ObjectNode n = base("throughput", null);
+        n.put("examples", examples);
+        n.put("seconds", seconds);
+        n.put("examplesPerSecond", seconds > 0 ? examples / seconds : 0.0);
+        n.put("totalExamples", totalExamples);
+        n.put("lagMs", lagMs);
+        n.put("deadLetters", deadLetters);
+        return n;
+    }
+
+    static ObjectNode resumed(String topic, int partition, long checkpointOffset, long committedOffset, Map<String, List<String>> models) {
+        ObjectNode n = base("resumed", null);
+        n.put("topic", topic);
+        n.put("partition", partition);
+        n.put("checkpointOffset", checkpointOffset);
+        n.put("committedOffset", committedOffset);
+        ObjectNode m = n.putObject("consolidated");
+        models.forEach((model, tasks) -> {
+            ArrayNode a = m.putArray(model);
+            tasks.forEach(a::add);
+        });
+        return n;
+    }
+}

@@ -1,0 +1,234 @@
+package org.symcurv.apps.stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.symcurv.apps.stream.StreamTesting.committed;
+import static org.symcurv.apps.stream.StreamTesting.events;
+import static org.symcurv.apps.stream.StreamTesting.header;
+import static org.symcurv.apps.stream.StreamTesting.json;
+import static org.symcurv.apps.stream.StreamTesting.readAll;
+import static org.symcurv.apps.stream.StreamTesting.send;
+import static org.symcurv.apps.stream.StreamTesting.symcurv;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.symcurv.core.data.FashionMnist;
+import org.symcurv.core.data.ImageDataSet;
+
+/**
+ * The streaming service against a real single-node KRaft broker (Kafka 4.3.1, a child JVM on loopback): learning a
+ * permuted stream, dead letters, and a service killed with SIGKILL mid-task and restarted. Reads the full Fashion-MNIST
+ * (Debian package dataset-fashion-mnist).
+ */
+class StreamServiceTest {
+    /** What a 784-100-10 MLP reaches on every one of three permuted tasks of 5,000 examples with EWC (finetuning drops task 0 to ~0.65). */
+    private static final double MINIMUM_ACCURACY = 0.70;
+
+    @TempDir
+    static Path dir;
+    static EmbeddedBroker broker;
+    static ImageDataSet train;
+    static ImageDataSet test;
+
+    @BeforeAll
+    static void startBroker() throws Exception {
+        broker = EmbeddedBroker.start(dir.resolve("broker"), 0, Duration.ofSeconds(120));
+        Path data = FashionMnist.locate(null);
+        train = FashionMnist.loadTrain(data);
+        test = FashionMnist.loadTest(data);
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    @Test
+    void permutedStreamOfThreeTasksEndsAboveSeventyPercentOnEveryTask() throws Exception {
+        StreamTesting.Run produced = symcurv("produce", "--bootstrap", broker.bootstrap(), "--topic", "permuted", "--stream", "permuted",
+                "--tasks", "3", "--examples", "5000", "--holdout", "500", "--model", "fmnist");
+        assertEquals(0, produced.exitCode(), produced.err());
+        // topic, group and the stopping rule from a properties file; a Kafka client setting passes through to the clients
+        Path config = dir.resolve("stream.properties");
+        Files.writeString(config, "symcurv.topic=permuted\nsymcurv.group=permuted\nsymcurv.stop-after-tasks=3\n"
+                + "symcurv.events-topic=permuted-events\nclient.id=symcurv-test\n");
+        StreamTesting.Run run = symcurv("stream", "--bootstrap", broker.bootstrap(), "--config", config.toString(),
+                "--dead-letter-topic", "permuted-dead", "--checkpoint-dir", dir.resolve("ckpt-permuted").toString());
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().contains("task task-2 consolidated"), run.out());
+
+        List<JsonNode> rows = events(broker.bootstrap(), "permuted-events", "accuracy");
+        assertEquals(3, rows.size(), "one accuracy row per task");
+        JsonNode last = rows.get(2);
+        assertEquals(List.of("task-0", "task-1", "task-2"), strings(last.get("tasks")));
+        for (int t = 0; t < 3; t++) {
+            double accuracy = last.get("accuracy").get(t).asDouble();
+            assertTrue(accuracy > MINIMUM_ACCURACY, "task-" + t + " held-back accuracy " + accuracy + " after all three tasks; rows " + rows);
+        }
+        List<JsonNode> consolidated = events(broker.bootstrap(), "permuted-events", "task-consolidated");
+        assertEquals(3, consolidated.size());
+        for (JsonNode c : consolidated) {
+            assertEquals(5000, c.get("trainedExamples").asLong());
+            assertTrue(c.get("consolidationSeconds").asDouble() > 0);
+        }
+        assertEquals(0, readAll(broker.bootstrap(), "permuted-dead").size());
+        long end = readAll(broker.bootstrap(), "permuted").size();
+        assertEquals(end, committed(broker.bootstrap(), "permuted", "permuted"), "everything learned is committed");
+    }
+
+    @Test
+    void malformedRecordsGoToTheDeadLetterTopicWhileValidOnesAreLearned() throws Exception {
+        TaskStreamRecords source = new TaskStreamRecords(TaskStreamRecords.Kind.PERMUTED, train, test, 600, 100, 7);
+        List<StreamRecord> task = source.task("m", 0);
+        List<byte[]> values = new ArrayList<>();
+        List<String> expectedReasons = new ArrayList<>();
+        List<byte[]> expectedValues = new ArrayList<>();
+        float[] good = ((StreamRecord.Example) task.get(0)).features();
+        int examples = task.size() - 1;
+        for (int i = 0; i < examples; i++) {
+            StreamRecord r = task.get(i);
+            values.add(i % 3 == 0 ? RecordCodec.encodeBinary(r) : RecordCodec.encodeJson(r));
+            if (i == 150) {
+                bad(values, expectedValues, expectedReasons, "bad JSON", "{\"v\":1,\"type\":\"example\",\"model\":\"m\"".getBytes(StandardCharsets.UTF_8));
+                bad(values, expectedValues, expectedReasons, "wrong feature count", RecordCodec.encodeJson(
+                        new StreamRecord.Example("m", "task-0", 5_000_000, StreamRecord.Split.TRAIN, Arrays.copyOf(good, 783), 1)));
+                float[] nan = good.clone();
+                nan[10] = Float.NaN;
+                bad(values, expectedValues, expectedReasons, "non-finite feature", RecordCodec.encodeBinary(
+                        new StreamRecord.Example("m", "task-0", 5_000_001, StreamRecord.Split.TRAIN, nan, 1)));
+                String nanJson = new String(RecordCodec.encodeJson(new StreamRecord.Example("m", "task-0", 5_000_002, StreamRecord.Split.TRAIN,
+                        good, 1)), StandardCharsets.UTF_8).replaceFirst("\"features\":\\[[^,]*,", "\"features\":[NaN,");
+                bad(values, expectedValues, expectedReasons, "non-finite feature", nanJson.getBytes(StandardCharsets.UTF_8));
+                bad(values, expectedValues, expectedReasons, "unknown version 2", ("{\"v\":2,\"type\":\"end-task\",\"model\":\"m\","
+                        + "\"task\":\"task-0\"}").getBytes(StandardCharsets.UTF_8));
+                bad(values, expectedValues, expectedReasons, "unknown task 'task-9'", RecordCodec.encodeJson(
+                        new StreamRecord.Example("m", "task-9", 1, StreamRecord.Split.TRAIN, good, 1)));
+                bad(values, expectedValues, expectedReasons, "unknown task 'task-7' in an end-task record", RecordCodec.encodeJson(
+                        new StreamRecord.EndTask("m", "task-7", 10)));
+            }
+        }
+        for (int i = 100; i < 150; i++) {
+            values.add(RecordCodec.encodeJson(task.get(i))); // 50 training examples sent again: duplicates, ignored
+        }
+        values.add(RecordCodec.encodeJson(task.get(examples)));
+        bad(values, expectedValues, expectedReasons, "already consolidated", RecordCodec.encodeJson(task.get(120)));
+        values.add(RecordCodec.encodeBinary(task.get(examples))); // the end-task record again: ignored
+        send(broker.bootstrap(), "bad", "m", values);
+
+        StreamTesting.Run run = symcurv("stream", "--bootstrap", broker.bootstrap(), "--topic", "bad", "--events-topic", "bad-events",
+                "--dead-letter-topic", "bad-dead", "--group", "bad", "--checkpoint-dir", dir.resolve("ckpt-bad").toString(),
+                "--stop-when-idle", "4");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+
+        List<ConsumerRecord<byte[], byte[]>> dead = readAll(broker.bootstrap(), "bad-dead");
+        assertEquals(expectedReasons.size(), dead.size(), () -> "dead letters: " + dead.stream().map(r -> header(r, "symcurv.reason")).toList());
+        for (int i = 0; i < dead.size(); i++) {
+            String reason = header(dead.get(i), "symcurv.reason");
+            String expected = expectedReasons.get(i);
+            assertTrue(reason != null && reason.contains(expected), "dead letter " + i + ": expected '" + expected + "' in: " + reason);
+            assertArrayEquals(expectedValues.get(i), dead.get(i).value(), "the dead letter carries the original value");
+            assertTrue(header(dead.get(i), "symcurv.source").startsWith("bad-0@"));
+        }
+        List<JsonNode> consolidated = events(broker.bootstrap(), "bad-events", "task-consolidated");
+        assertEquals(1, consolidated.size(), "one task, its repeated end-task record ignored");
+        assertEquals(600, consolidated.get(0).get("trainedExamples").asLong(), "every valid training example learned once");
+        assertEquals(50, consolidated.get(0).get("duplicatesIgnored").asLong());
+        double accuracy = events(broker.bootstrap(), "bad-events", "accuracy").get(0).get("accuracy").get(0).asDouble();
+        assertTrue(accuracy > 0.5, "600 examples teach far more than the 10% of guessing: " + accuracy);
+        assertEquals(values.size(), committed(broker.bootstrap(), "bad", "bad"));
+    }
+
+    private static void bad(List<byte[]> values, List<byte[]> expectedValues, List<String> reasons, String reason, byte[] value) {
+        values.add(value);
+        expectedValues.add(value);
+        reasons.add(reason);
+    }
+
+    @Test
+    void serviceKilledMidTaskResumesFromItsCommittedOffsetsAndLosesNoConsolidatedTask() throws Exception {
+        TaskStreamRecords source = new TaskStreamRecords(TaskStreamRecords.Kind.PERMUTED, train, test, 1500, 200, 11);
+        List<StreamRecord> task0 = source.task("m", 0);
+        List<StreamRecord> task1 = source.task("m", 1);
+        List<StreamRecord> firstPart = new ArrayList<>(task0);
+        firstPart.addAll(task1.subList(0, 900)); // task-1: its 200 held-back and 700 of its 1,500 training examples
+        send(broker.bootstrap(), "crash", "m", json(firstPart));
+
+        Path log = dir.resolve("crash-service.log");
+        Process service = startService(log);
+        try {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
+            while (committed(broker.bootstrap(), "crash", "crash") < firstPart.size()) {
+                assertTrue(service.isAlive(), () -> "the service exited early:\n" + read(log));
+                assertTrue(System.nanoTime() < deadline, () -> "the service did not commit everything sent within 4 minutes:\n" + read(log));
+                Thread.sleep(500);
+            }
+        } finally {
+            service.destroyForcibly(); // SIGKILL, mid task-1
+            service.waitFor(30, TimeUnit.SECONDS);
+        }
+        long committedAtKill = committed(broker.bootstrap(), "crash", "crash");
+        assertEquals(1, events(broker.bootstrap(), "crash-events", "task-consolidated").size(), "task-0 was consolidated before the kill");
+
+        List<StreamRecord> rest = new ArrayList<>(task1.subList(800, 900)); // 100 examples sent again, as a producer retry would
+        rest.addAll(task1.subList(900, task1.size()));
+        send(broker.bootstrap(), "crash", "m", json(rest));
+        Process restarted = startService(log, "--stop-after-tasks", "1");
+        assertTrue(restarted.waitFor(4, TimeUnit.MINUTES), () -> "the restarted service did not finish task-1:\n" + read(log));
+        assertEquals(0, restarted.exitValue(), () -> read(log));
+
+        List<JsonNode> resumed = events(broker.bootstrap(), "crash-events", "resumed");
+        assertEquals(2, resumed.size());
+        JsonNode second = resumed.get(1);
+        assertEquals(committedAtKill, second.get("committedOffset").asLong());
+        assertTrue(second.get("checkpointOffset").asLong() >= committedAtKill, "the checkpoint covers every committed offset");
+        assertEquals(List.of("task-0"), strings(second.get("consolidated").get("m")), "the consolidated task survived the kill");
+        List<JsonNode> consolidated = events(broker.bootstrap(), "crash-events", "task-consolidated");
+        assertEquals(2, consolidated.size());
+        assertEquals("task-1", consolidated.get(1).get("task").asText());
+        assertEquals(1500, consolidated.get(1).get("trainedExamples").asLong(), "task-1's examples learned exactly once across the kill");
+        assertEquals(100, consolidated.get(1).get("duplicatesIgnored").asLong());
+        List<JsonNode> rows = events(broker.bootstrap(), "crash-events", "accuracy");
+        assertEquals(List.of("task-0", "task-1"), strings(rows.get(rows.size() - 1).get("tasks")));
+        assertEquals(firstPart.size() + rest.size(), committed(broker.bootstrap(), "crash", "crash"));
+    }
+
+    private Process startService(Path log, String... extra) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g", "-Dorg.bytedeco.javacpp.maxbytes=2g", "-Dorg.bytedeco.javacpp.maxphysicalbytes=4g",
+                "-cp", System.getProperty("java.class.path"), "org.symcurv.apps.SymcurvCli",
+                "stream", "--bootstrap", broker.bootstrap(), "--topic", "crash", "--events-topic", "crash-events", "--dead-letter-topic",
+                "crash-dead", "--group", "crash", "--instance-id", "crash-1", "--checkpoint-dir", dir.resolve("ckpt-crash").toString(),
+                "--checkpoint-interval", "1", "--report-interval", "2"));
+        command.addAll(List.of(extra));
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
+    private static String read(Path log) {
+        try {
+            return Files.readString(log);
+        } catch (java.io.IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+}

@@ -1,0 +1,116 @@
+package org.symcurv.apps.stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.symcurv.apps.SymcurvCli;
+
+/** Helpers of the streaming tests: run the CLI, write and read topics of a real broker, read committed offsets. */
+final class StreamTesting {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private StreamTesting() {
+    }
+
+    record Run(int exitCode, String out, String err) {
+    }
+
+    static Run symcurv(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var commandLine = SymcurvCli.commandLine();
+        commandLine.setOut(new PrintWriter(out, true));
+        commandLine.setErr(new PrintWriter(err, true));
+        int exitCode = commandLine.execute(args);
+        return new Run(exitCode, out.toString(), err.toString());
+    }
+
+    static void createTopic(String bootstrap, String topic) throws Exception {
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Sends the values to partition 0 of the topic, keyed by the model, and waits for all acknowledgements. */
+    static void send(String bootstrap, String topic, String model, List<byte[]> values) throws Exception {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        p.put("key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+        p.put("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+        p.put("acks", "all");
+        p.put("linger.ms", "5");
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
+            byte[] key = model.getBytes(StandardCharsets.UTF_8);
+            for (byte[] v : values) {
+                producer.send(new ProducerRecord<>(topic, 0, key, v)).get(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    static List<byte[]> json(List<StreamRecord> records) {
+        return records.stream().map(RecordCodec::encodeJson).toList();
+    }
+
+    /** Every record of partition 0 of the topic, up to its current end. */
+    static List<ConsumerRecord<byte[], byte[]>> readAll(String bootstrap, String topic) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        p.put("key.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+        p.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+        List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = consumer.endOffsets(List.of(tp), Duration.ofSeconds(30)).get(tp);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (consumer.position(tp) < end && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(all::add);
+            }
+        }
+        return all;
+    }
+
+    /** The events of the topic whose "event" field is {@code kind}, in order. */
+    static List<JsonNode> events(String bootstrap, String topic, String kind) throws Exception {
+        List<JsonNode> out = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : readAll(bootstrap, topic)) {
+            JsonNode n = JSON.readTree(r.value());
+            if (kind.equals(n.path("event").asText())) {
+                out.add(n);
+            }
+        }
+        return out;
+    }
+
+    /** The group's committed offset of partition 0, or -1. */
+    static long committed(String bootstrap, String group, String topic) throws Exception {
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                    .get(30, TimeUnit.SECONDS);
+            OffsetAndMetadata m = offsets.get(new TopicPartition(topic, 0));
+            return m == null ? -1 : m.offset();
+        }
+    }
+
+    static String header(ConsumerRecord<byte[], byte[]> r, String name) {
+        var h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+}
