@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
                 EvaluateCommand.class,
                 StreamCommand.class,
                 ProduceCommand.class,
+                ContinualCommand.class,
                 org.symcurv.apps.bench.BenchCommand.class,
         })
 public final class SymcurvCli implements Runnable {

@@ -90,7 +90,7 @@ public final class ContinualLearner {
         this.optimizerSettings = Objects.requireNonNull(optimizerSettings, "optimizerSettings");
         this.optimizer = (Optimizer<Object>) optimizerSettings.build(network);
         this.state = state;
-        this.penalty = EwcPenalty.of(state, settings.lambda());
+        this.penalty = EwcPenalty.of(state, settings.lambda(), penaltyType(network));
         this.theta = layout.read(network);
         this.optimizerState = optimizer.init(theta);
     }
@@ -228,7 +228,7 @@ public final class ContinualLearner {
             fisher = TaskFisher.estimate(network, settings.method(), taskFeatures, seed, settings.fisherBatchSize(), listener);
         }
         state = state.consolidate(theta, fisher);
-        penalty = EwcPenalty.of(state, settings.lambda());
+        penalty = EwcPenalty.of(state, settings.lambda(), penaltyType(network));
         optimizerState = optimizer.init(theta);
         double seconds = (System.nanoTime() - started) / 1e9;
         return new Consolidation(state.tasks(), taskFeatures.size(0), seconds, fisher == null ? 0 : fisher.storedFloats(), state.fisherFloats());
@@ -266,6 +266,12 @@ public final class ContinualLearner {
         } finally {
             Files.deleteIfExists(tmp);
         }
+    }
+
+    /** The penalty is computed at the network's precision: float32 networks get a float32 penalty, others float64. */
+    private static org.nd4j.linalg.api.buffer.DataType penaltyType(MultiLayerNetwork network) {
+        return network.params().dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT ? org.nd4j.linalg.api.buffer.DataType.FLOAT
+                : org.nd4j.linalg.api.buffer.DataType.DOUBLE;
     }
 
     private static boolean finite(INDArray v) {

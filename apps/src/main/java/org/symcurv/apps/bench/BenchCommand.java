@@ -21,6 +21,7 @@ import picocli.CommandLine.Spec;
                 UncertaintyBenchCommand.class,
                 PruningBenchCommand.class,
                 StreamBenchCommand.class,
+                ContinualBenchCommand.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec

@@ -9,12 +9,12 @@ import java.util.Map;
  * {@link java.util.LinkedHashMap}), {@link List}, {@link Number}, {@link String}, {@link Boolean} and {@code null}.
  * A non-finite double (NaN, ±∞) has no JSON form and is written as {@code null}; the benchmarks avoid them.
  */
-final class Json {
+public final class Json {
     private Json() {
     }
 
     /** The value as indented JSON text, ending with a newline. */
-    static String write(Object value) {
+    public static String write(Object value) {
         StringBuilder out = new StringBuilder();
         write(value, out, 0);
         return out.append('\n').toString();
