@@ -69,10 +69,14 @@ public record ContinualExperiment(int epochsPerTask, int batchSize, int fisherEx
      * @param consolidations one per task but the last (the last task's Fisher is not needed by the stream; it is estimated
      *                       when {@code consolidateLast} is set)
      * @param trainSeconds   training wall-clock over all tasks
-     * @param learner        the learner at the end (its network and state)
+     * @param learner        the learner at the end (its network and state), or null once dropped
      */
     public record Result(EwcSettings settings, Map<Scenario, AccuracyMatrix> test, Map<Scenario, AccuracyMatrix> validation,
                          List<ContinualLearner.Consolidation> consolidations, double trainSeconds, ContinualLearner learner) {
+        /** The same numbers without the learner, so that its network and Fishers can be freed (a benchmark keeps many runs). */
+        public Result withoutLearner() {
+            return new Result(settings, test, validation, consolidations, trainSeconds, null);
+        }
     }
 
     /**

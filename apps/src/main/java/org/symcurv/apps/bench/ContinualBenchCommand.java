@@ -178,7 +178,7 @@ public final class ContinualBenchCommand implements Callable<Integer> {
                     EwcSettings s = new EwcSettings(method, mode, lambda, gamma, 256);
                     ContinualExperiment.Result r = experiment.run(() -> architecture.newNetwork(learningRate, seed), stream, scenarios, s, adam, false,
                             taskLines(err, streamName + " " + s.describe(), stream.size()));
-                    grid.add(r);
+                    grid.add(r.withoutLearner());
                     StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%s %s: %.0f s;", streamName, s.describe(),
                             (System.nanoTime() - started) / 1e9));
                     for (Scenario sc : scenarios) {

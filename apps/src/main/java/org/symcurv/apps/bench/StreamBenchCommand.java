@@ -243,7 +243,7 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             out.printf(Locale.ROOT, "load average while measuring: %s (other processes share the cores)%n", load);
 
             Map<String, Object> json = new LinkedHashMap<>();
-            json.put("command", "symcurv bench stream " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+            json.put("command", "symcurv " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
             json.put("machine", Machine.describe());
             json.put("loadAverage", load);
             json.put("encoding", encoding);
