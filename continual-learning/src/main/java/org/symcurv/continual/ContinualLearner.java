@@ -44,7 +44,8 @@ import org.symcurv.optimizer.train.TrainingListener;
  *   ContinualLearner later = ContinualLearner.load(Path.of("model.zip"), settings, optimizerSettings);
  * </pre>
  * The optimizer's moments start afresh at every task boundary (each {@link #consolidate}, each {@link #trainTask}) and are
- * not saved; everything else needed to continue (parameters, anchors, Fishers, task count) is. Not thread-safe.
+ * not part of {@link #save}; everything else needed to continue (parameters, anchors, Fishers, task count) is. A checkpoint
+ * in the middle of a task adds them with {@link #optimizerState} and {@link #restoreOptimizerState}. Not thread-safe.
  */
 public final class ContinualLearner {
     /** The zip entry holding the consolidated state inside a saved model. */
@@ -156,6 +157,28 @@ public final class ContinualLearner {
     /** The penalty currently added to the training objective. */
     public EwcPenalty penalty() {
         return penalty;
+    }
+
+    /**
+     * The optimizer's state (step count and moments) as a {@link org.symcurv.optimizer.StateTree}, for a checkpoint taken
+     * in the middle of a task; {@link #restoreOptimizerState} puts it back.
+     */
+    public org.symcurv.optimizer.StateTree optimizerState() {
+        return optimizer.encode(optimizerState);
+    }
+
+    /**
+     * Continues from an optimizer state saved by {@link #optimizerState} for this network and optimizer.
+     *
+     * @throws IllegalArgumentException when the state was written for another optimizer or network (names and shapes differ)
+     */
+    public void restoreOptimizerState(org.symcurv.optimizer.StateTree saved) {
+        org.symcurv.optimizer.StateTree expected = optimizer.encode(optimizer.init(theta));
+        if (!expected.sameLayout(saved)) {
+            throw new IllegalArgumentException("the saved optimizer state was written for another optimizer or network than "
+                    + optimizer.describe() + " on " + theta.length() + " parameters");
+        }
+        optimizerState = optimizer.decode(saved);
     }
 
     /** Tasks consolidated so far. */

@@ -163,4 +163,30 @@ class ConsolidatedStateTest {
         assertEquals(learner.network().params(), loaded.network().params(), "bit for bit after four more steps");
         assertTrue(learner.penalty().value(learner.network().params()) > 0);
     }
+
+    @Test
+    void aLearnerGivenTheOptimizerStateOfAnotherMidTaskContinuesExactlyAsThatOne() throws IOException {
+        EwcSettings settings = EwcSettings.of(ContinualMethod.EWC_SYMMETRY, 20);
+        OptimizerSettings adam = OptimizerSettings.defaults(Recipe.ADAM);
+        ContinualLearner learner = ContinualLearner.create(EwcPenaltyTest.network(), settings, adam);
+        DataSet data = TinyNetworks.classificationData(16, 24, 5, 3);
+        for (int i = 0; i < 3; i++) {
+            learner.trainOn(data);
+        }
+        Path zip = dir.resolve("mid-task.zip");
+        learner.save(zip, false);
+        ContinualLearner withMoments = ContinualLearner.load(zip, settings, adam);
+        withMoments.restoreOptimizerState(learner.optimizerState());
+        ContinualLearner withoutMoments = ContinualLearner.load(zip, settings, adam);
+        learner.trainOn(data);
+        withMoments.trainOn(data);
+        withoutMoments.trainOn(data);
+        assertEquals(learner.network().params(), withMoments.network().params(), "Adam's moments restored: the same step");
+        assertNotEquals(learner.network().params(), withoutMoments.network().params(), "fresh moments: a different step");
+
+        ContinualLearner other = ContinualLearner.create(
+                TinyNetworks.mlp(3).inputs(5).dense(6, Activation.RELU).dense(3, Activation.TANH).softmaxCrossEntropy(3), settings, adam);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> other.restoreOptimizerState(learner.optimizerState()));
+        assertTrue(e.getMessage().contains("another optimizer or network"), e.getMessage());
+    }
 }

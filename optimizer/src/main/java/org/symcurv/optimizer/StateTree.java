@@ -100,6 +100,29 @@ public final class StateTree {
         return arrays.keySet();
     }
 
+    /**
+     * Whether {@code other} has this tree's layout: the same names at every level, arrays of the same shapes and data
+     * types (values may differ). A state saved for another optimizer or network fails this.
+     */
+    public boolean sameLayout(StateTree other) {
+        if (!arrays.keySet().equals(other.arrays.keySet()) || !longs.keySet().equals(other.longs.keySet())
+                || !doubles.keySet().equals(other.doubles.keySet()) || !children.keySet().equals(other.children.keySet())) {
+            return false;
+        }
+        for (Map.Entry<String, INDArray> a : arrays.entrySet()) {
+            INDArray b = other.arrays.get(a.getKey());
+            if (!java.util.Arrays.equals(a.getValue().shape(), b.shape()) || a.getValue().dataType() != b.dataType()) {
+                return false;
+            }
+        }
+        for (Map.Entry<String, StateTree> c : children.entrySet()) {
+            if (!c.getValue().sameLayout(other.children.get(c.getKey()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static IllegalArgumentException missing(String what, String name, java.util.Set<String> present) {
         return new IllegalArgumentException("optimizer state has no " + what + " '" + name + "' (present: " + present
                 + "): the checkpoint was written by another optimizer or version; resume with the optimizer that wrote it");

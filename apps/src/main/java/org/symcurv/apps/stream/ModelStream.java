@@ -301,6 +301,7 @@ public final class ModelStream {
         } finally {
             Files.deleteIfExists(tmp);
         }
+        learner.optimizerState().write(out);
         writeStrings(out, consolidated);
         out.writeInt(holdouts.size());
         for (Map.Entry<String, Examples> h : holdouts.entrySet()) {
@@ -347,6 +348,11 @@ public final class ModelStream {
             learner = learners.load(tmp);
         } finally {
             Files.deleteIfExists(tmp);
+        }
+        try {
+            learner.restoreOptimizerState(org.symcurv.optimizer.StateTree.read(in));
+        } catch (IllegalArgumentException e) {
+            throw new IOException("model " + model + ": " + e.getMessage() + "; start the service with the options that wrote the checkpoint", e);
         }
         ModelStream m = new ModelStream(model, learner, batchSize, fisherExamples, seed, featureCount, numClasses);
         m.consolidated.addAll(readStrings(in));

@@ -23,11 +23,12 @@ import org.symcurv.core.data.AtomicFiles;
  *
  * <p>File {@code <dir>/<topic>-<partition>.ckpt}, written whole to a temporary sibling and renamed into place: magic
  * {@code SYMCURV-STREAM-CHECKPOINT}, format version {@value #FORMAT_VERSION}, topic, partition, next offset, the
- * models, and a CRC-32 of everything before it. The learner's optimizer moments are not part of it: the continual-learning
- * module resets them at every task boundary and does not expose them, so a service resumed mid-task starts them afresh.
+ * models (each with its learner's optimizer state: step count and Adam's moments, so a service resumed in the middle of a
+ * task continues its optimizer exactly), and a CRC-32 of everything before it. Version 1 (without the optimizer state) is
+ * refused with the version named.
  */
 public record PartitionCheckpoint(String topic, int partition, long nextOffset, List<ModelStream> models) {
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = 2;
     private static final String MAGIC = "SYMCURV-STREAM-CHECKPOINT";
 
     public static Path file(Path dir, String topic, int partition) {
