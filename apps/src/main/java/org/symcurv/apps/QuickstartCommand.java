@@ -138,39 +138,31 @@ public final class QuickstartCommand implements Callable<Integer> {
         String model = dir.resolve("model.zip").toString();
         String posterior = dir.resolve("posterior.scv").toString();
         List<Step> steps = new ArrayList<>();
-        steps.add(new Step("train the MLP with Adam", common(List.of("train", "--data", data.toString(), "--out", model,
+        steps.add(new Step("train the MLP with Adam", withFlags(true, List.of("train", "--data", data.toString(), "--out", model,
                 "--epochs", Integer.toString(epochs), "--hidden", joined(hidden), "--seed", Long.toString(seed)))));
-        steps.add(new Step("estimate its symmetry-averaged Fisher", common(List.of("curvature", "--model", model, "--data", data.toString(),
+        steps.add(new Step("estimate its symmetry-averaged Fisher", withFlags(true, List.of("curvature", "--model", model, "--data", data.toString(),
                 "--out", dir.resolve("fisher.scv").toString(), "--examples", Integer.toString(examples), "--seed", Long.toString(seed)))));
         steps.add(new Step(String.format(Locale.ROOT, "prune %.0f%% of the weights with OBS on that Fisher", 100 * sparsity),
-                common(List.of("prune", "--model", model, "--data", data.toString(), "--out", dir.resolve("pruned.zip").toString(),
+                withFlags(true, List.of("prune", "--model", model, "--data", data.toString(), "--out", dir.resolve("pruned.zip").toString(),
                         "--method", "obs", "--sparsity", Double.toString(sparsity), "--rounds", Integer.toString(pruneRounds), "--seed", Long.toString(seed)))));
-        steps.add(new Step("fit a last-layer Laplace posterior (prior by marginal likelihood)", common(List.of("laplace", "--model", model,
+        steps.add(new Step("fit a last-layer Laplace posterior (prior by marginal likelihood)", withFlags(true, List.of("laplace", "--model", model,
                 "--data", data.toString(), "--out", posterior, "--last-layer", "--examples", Integer.toString(examples),
                 "--seed", Long.toString(seed)))));
-        steps.add(new Step("calibration and OOD detection: MAP against the Laplace predictive", evaluate(List.of("evaluate", "--model", model,
+        steps.add(new Step("calibration and OOD detection: MAP against the Laplace predictive", withFlags(false, List.of("evaluate", "--model", model,
                 "--posterior", posterior, "--data", data.toString(), "--predictive", "map,glm-probit",
                 "--reliability", dir.resolve("reliability.png").toString(), "--json", dir.resolve("calibration.json").toString(),
                 "--seed", Long.toString(seed)))));
         return steps;
     }
 
-    private List<String> common(List<String> arguments) {
+    /** The step's arguments with {@code --force} and, for commands that show one, {@code --no-progress} passed on. */
+    private List<String> withFlags(boolean showsProgress, List<String> arguments) {
         List<String> all = new ArrayList<>(arguments);
         if (force) {
             all.add("--force");
         }
-        if (noProgress) {
+        if (noProgress && showsProgress) {
             all.add("--no-progress");
-        }
-        return all;
-    }
-
-    /** {@code evaluate} has no progress bar. */
-    private List<String> evaluate(List<String> arguments) {
-        List<String> all = new ArrayList<>(arguments);
-        if (force) {
-            all.add("--force");
         }
         return all;
     }

@@ -11,6 +11,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.symcurv.core.estimate.OrbitAverage;
 import org.symcurv.core.model.Gradients;
 import org.symcurv.core.model.ParameterLayout;
+import org.symcurv.core.model.PerExampleFactors;
 import org.symcurv.core.operator.BlockBudget;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.KindDecomposition;
@@ -102,30 +103,12 @@ public final class PerExampleFisher implements FisherSource {
         return Gradients.perExample(net, new DataSet(x, t)).castTo(DataType.DOUBLE);
     }
 
-    /** The data's labels, or one label per example drawn from the model's predictive. */
+    /** The data's labels, or one label per example drawn from the model's predictive ({@link PerExampleFactors#sampleLabels}). */
     private INDArray labelsFor(MultiLayerNetwork net) {
         if (labels != null) {
             return labels;
         }
-        INDArray p = net.output(features.castTo(net.params().dataType()), false).castTo(DataType.DOUBLE);
-        Random random = new Random(seed);
-        long n = p.size(0);
-        long classes = p.size(1);
-        INDArray y = Nd4j.zeros(DataType.DOUBLE, n, classes);
-        for (long i = 0; i < n; i++) {
-            double u = random.nextDouble();
-            double cumulative = 0.0;
-            long chosen = classes - 1;
-            for (long k = 0; k < classes; k++) {
-                cumulative += p.getDouble(i, k);
-                if (u < cumulative) {
-                    chosen = k;
-                    break;
-                }
-            }
-            y.putScalar(i, chosen, 1.0);
-        }
-        return y;
+        return PerExampleFactors.of(net).sampleLabels(features.castTo(net.params().dataType()), 1, new Random(seed)).castTo(DataType.DOUBLE);
     }
 
     @Override
