@@ -37,11 +37,7 @@ public final class Eigensolver {
          * @return {@code [m, m]} in the decomposition's precision
          */
         public INDArray power(double p, double shift) {
-            double[] f = new double[values.length];
-            for (int i = 0; i < f.length; i++) {
-                f[i] = dampedPower(values[i], p, shift);
-            }
-            return vectors.mulRowVector(Nd4j.createFromArray(f).castTo(vectors.dataType())).mmul(vectors.transpose());
+            return new SymmetricEigen(vectors, Nd4j.createFromArray(values).castTo(vectors.dataType())).power(p, shift);
         }
     }
 
