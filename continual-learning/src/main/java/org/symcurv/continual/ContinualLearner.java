@@ -127,11 +127,24 @@ public final class ContinualLearner {
                 }
             }
         }
-        ConsolidatedState state = bytes == null ? ConsolidatedState.empty(network, settings)
-                : ConsolidatedState.fromBytes(bytes, modelZip + " (entry " + STATE_ENTRY + ")", network);
+        return restore(network, bytes, modelZip + " (entry " + STATE_ENTRY + ")", settings, optimizer);
+    }
+
+    /**
+     * The learner of {@code network} at its current parameters with the consolidated state {@code stateBytes} (as
+     * {@link ConsolidatedState#toBytes} wrote it; null: nothing consolidated). {@link #load} is this after reading a zip.
+     *
+     * @param source names where the bytes came from, for messages
+     * @throws ConsolidatedStateException when the state is corrupt, does not fit the network, or its method or mode differ
+     *                                    from {@code settings}
+     */
+    public static ContinualLearner restore(MultiLayerNetwork network, byte[] stateBytes, String source, EwcSettings settings,
+                                           OptimizerSettings optimizer) throws ConsolidatedStateException {
+        ConsolidatedState state = stateBytes == null ? ConsolidatedState.empty(network, settings)
+                : ConsolidatedState.fromBytes(stateBytes, source, network);
         if (state.method() != settings.method() || state.mode() != settings.mode()
                 || state.mode() == EwcMode.ONLINE && state.gamma() != settings.gamma()) {
-            throw new ConsolidatedStateException(modelZip + " holds a state consolidated with " + state.method().cliName() + ", "
+            throw new ConsolidatedStateException(source + " holds a state consolidated with " + state.method().cliName() + ", "
                     + state.mode().cliName() + (state.mode() == EwcMode.ONLINE ? " (γ " + state.gamma() + ")" : "") + " but "
                     + settings.describe() + " was asked for: continue with the method and mode it was saved with");
         }

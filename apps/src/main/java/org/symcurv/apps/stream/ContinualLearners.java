@@ -1,14 +1,15 @@
 package org.symcurv.apps.stream;
 
 import java.io.IOException;
-import java.nio.file.Path;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.symcurv.apps.MlpArchitecture;
 import org.symcurv.apps.TrainCommand;
 import org.symcurv.continual.ContinualLearner;
 import org.symcurv.continual.EwcSettings;
 import org.symcurv.optimizer.OptimizerSettings;
 
-/** The service's learners: a new model is a fresh MLP (weights seeded by {@code seed}) under EWC; a checkpointed one is loaded. */
+/** The service's learners: a new model is a fresh MLP (weights seeded by {@code seed}) under EWC; a checkpointed one is restored. */
 public final class ContinualLearners {
     private ContinualLearners() {
     }
@@ -21,8 +22,15 @@ public final class ContinualLearners {
             }
 
             @Override
-            public ContinualLearner load(Path modelZip) throws IOException {
-                return ContinualLearner.load(modelZip, ewc, optimizer);
+            public ContinualLearner restore(String model, INDArray parameters, byte[] state, String source) throws IOException {
+                MultiLayerNetwork network = TrainCommand.newNetwork(architecture, seed);
+                if (parameters.length() != network.numParams()) {
+                    throw new IOException(source + " has " + parameters.length() + " parameters but the service's network ("
+                            + architecture.describe() + ") has " + network.numParams() + "; start the service with the --features, "
+                            + "--hidden and --classes that wrote the checkpoint");
+                }
+                network.setParams(parameters.castTo(network.params().dataType()).reshape(network.params().shape()));
+                return ContinualLearner.restore(network, state, source, ewc, optimizer);
             }
         };
     }

@@ -18,7 +18,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.symcurv.continual.ContinualLearner;
-import org.symcurv.core.data.AtomicFiles;
 import org.symcurv.core.model.FisherEstimation;
 
 /**
@@ -64,6 +63,8 @@ public final class ModelStream {
     private long taskTrained;
     private long taskDuplicates;
     private long trainedTotal;
+    /** The consolidated-tasks file last written or read, or null. */
+    private ConsolidatedTasksFile.Reference tasksFile;
 
     private record Sampled(long hash, long id, float[] features, int label) {
     }
@@ -289,22 +290,31 @@ public final class ModelStream {
 
     // ---------------------------------------------------------------- checkpoint form
 
-    /** Writes everything needed to continue (the learner as its model zip with the consolidated state inside). */
-    void write(DataOutputStream out, Path scratchDir) throws IOException {
+    /**
+     * Writes everything needed to continue: the network's parameters, a reference to the {@link ConsolidatedTasksFile} of
+     * the consolidated tasks (written into {@code tasksDir} first when this is the first checkpoint since the last
+     * consolidation), the optimizer state, and the stream bookkeeping with the held-back examples of the task in progress.
+     */
+    void write(DataOutputStream out, Path tasksDir) throws IOException {
         out.writeUTF(model);
-        Path tmp = AtomicFiles.createSiblingTemp(scratchDir.resolve("learner.zip"));
-        try {
-            learner.save(tmp, true);
-            byte[] zip = Files.readAllBytes(tmp);
-            out.writeInt(zip.length);
-            out.write(zip);
-        } finally {
-            Files.deleteIfExists(tmp);
+        Nd4j.write(learner.network().params(), out);
+        ConsolidatedTasksFile.Reference ref = tasksFile(tasksDir);
+        out.writeBoolean(ref != null);
+        if (ref != null) {
+            out.writeUTF(ref.fileName());
+            out.writeInt(ref.tasks());
+            out.writeLong(ref.crc());
         }
         learner.optimizerState().write(out);
         writeStrings(out, consolidated);
-        out.writeInt(holdouts.size());
+        List<Map.Entry<String, Examples>> open = new ArrayList<>();
         for (Map.Entry<String, Examples> h : holdouts.entrySet()) {
+            if (!consolidated.contains(h.getKey())) {
+                open.add(h);
+            }
+        }
+        out.writeInt(open.size());
+        for (Map.Entry<String, Examples> h : open) {
             out.writeUTF(h.getKey());
             writeExamples(out, h.getValue());
         }
@@ -335,27 +345,54 @@ public final class ModelStream {
         out.writeLong(trainedTotal);
     }
 
-    /** Reads what {@link #write} wrote; the learner is rebuilt by {@code learners}. */
-    static ModelStream read(DataInputStream in, Path scratchDir, LearnerSource learners, int batchSize, int fisherExamples, long seed,
-                            int featureCount, int numClasses) throws IOException {
-        String model = in.readUTF();
-        byte[] zip = new byte[in.readInt()];
-        in.readFully(zip);
-        Path tmp = AtomicFiles.createSiblingTemp(scratchDir.resolve("learner.zip"));
-        ContinualLearner learner;
-        try {
-            Files.write(tmp, zip);
-            learner = learners.load(tmp);
-        } finally {
-            Files.deleteIfExists(tmp);
+    /** The file of the consolidated tasks so far (written when missing), or null when none is consolidated. */
+    private ConsolidatedTasksFile.Reference tasksFile(Path dir) throws IOException {
+        if (consolidated.isEmpty()) {
+            return null;
         }
+        if (tasksFile == null || tasksFile.tasks() != consolidated.size() || !Files.exists(dir.resolve(tasksFile.fileName()))) {
+            Map<String, Examples> done = new LinkedHashMap<>();
+            for (String t : consolidated) {
+                Examples h = holdouts.get(t);
+                if (h != null) {
+                    done.put(t, h);
+                }
+            }
+            tasksFile = new ConsolidatedTasksFile(model, List.copyOf(consolidated), learner.state().toBytes(), done).write(dir);
+        }
+        return tasksFile;
+    }
+
+    /** The name of the consolidated-tasks file the last {@link #write} referred to, or null. */
+    String tasksFileName() {
+        return tasksFile == null || tasksFile.tasks() != consolidated.size() ? null : tasksFile.fileName();
+    }
+
+    /** Reads what {@link #write} wrote; the learner is rebuilt by {@code learners}. */
+    static ModelStream read(DataInputStream in, Path tasksDir, Path checkpoint, LearnerSource learners, int batchSize, int fisherExamples,
+                            long seed, int featureCount, int numClasses) throws IOException {
+        String model = in.readUTF();
+        INDArray parameters = Nd4j.read(in);
+        ConsolidatedTasksFile.Reference ref = in.readBoolean() ? new ConsolidatedTasksFile.Reference(in.readUTF(), in.readInt(), in.readLong())
+                : null;
+        ConsolidatedTasksFile done = ref == null ? null : ConsolidatedTasksFile.read(tasksDir, ref, model, checkpoint, featureCount);
+        String source = checkpoint + " (model " + model + ")";
+        ContinualLearner learner = learners.restore(model, parameters, done == null ? null : done.state(), source);
         try {
             learner.restoreOptimizerState(org.symcurv.optimizer.StateTree.read(in));
         } catch (IllegalArgumentException e) {
             throw new IOException("model " + model + ": " + e.getMessage() + "; start the service with the options that wrote the checkpoint", e);
         }
         ModelStream m = new ModelStream(model, learner, batchSize, fisherExamples, seed, featureCount, numClasses);
+        m.tasksFile = ref;
         m.consolidated.addAll(readStrings(in));
+        if (!m.consolidated.equals(done == null ? List.of() : done.tasks())) {
+            throw new IOException(source + " lists consolidated tasks " + m.consolidated + " but its consolidated-tasks file holds "
+                    + (done == null ? "none" : done.tasks()) + "; restore the checkpoint and its .tasks directory from one backup");
+        }
+        if (done != null) {
+            m.holdouts.putAll(done.holdouts());
+        }
         int holdoutTasks = in.readInt();
         for (int i = 0; i < holdoutTasks; i++) {
             String task = in.readUTF();
@@ -392,11 +429,18 @@ public final class ModelStream {
         return m;
     }
 
-    /** Makes learners: fresh ones for a new model, loaded ones from a checkpoint. */
+    /** Makes learners: fresh ones for a new model, restored ones from a checkpoint. */
     public interface LearnerSource {
         ContinualLearner create(String model);
 
-        ContinualLearner load(Path modelZip) throws IOException;
+        /**
+         * A learner of the service's network with these parameters and consolidated state.
+         *
+         * @param state  the consolidated state's bytes ({@code ConsolidatedState.toBytes}), or null when none is consolidated
+         * @param source names the checkpoint, for messages
+         * @throws IOException when the parameters or the state do not fit the service's network and method
+         */
+        ContinualLearner restore(String model, INDArray parameters, byte[] state, String source) throws IOException;
     }
 
     private static void writeStrings(DataOutputStream out, List<String> values) throws IOException {
@@ -415,7 +459,7 @@ public final class ModelStream {
         return values;
     }
 
-    private static void writeExamples(DataOutputStream out, Examples e) throws IOException {
+    static void writeExamples(DataOutputStream out, Examples e) throws IOException {
         out.writeInt(e.size());
         for (int i = 0; i < e.size(); i++) {
             out.writeInt(e.labels.get(i));
@@ -423,7 +467,7 @@ public final class ModelStream {
         }
     }
 
-    private static Examples readExamples(DataInputStream in, int featureCount) throws IOException {
+    static Examples readExamples(DataInputStream in, int featureCount) throws IOException {
         int n = in.readInt();
         Examples e = new Examples();
         for (int i = 0; i < n; i++) {

@@ -23,12 +23,15 @@ import org.symcurv.core.data.AtomicFiles;
  *
  * <p>File {@code <dir>/<topic>-<partition>.ckpt}, written whole to a temporary sibling and renamed into place: magic
  * {@code SYMCURV-STREAM-CHECKPOINT}, format version {@value #FORMAT_VERSION}, topic, partition, next offset, the
- * models (each with its learner's optimizer state: step count and Adam's moments, so a service resumed in the middle of a
- * task continues its optimizer exactly), and a CRC-32 of everything before it. Version 1 (without the optimizer state) is
- * refused with the version named.
+ * models (each: network parameters, its learner's optimizer state — step count and Adam's moments, so a service resumed in
+ * the middle of a task continues its optimizer exactly — and the stream bookkeeping), and a CRC-32 of everything before
+ * it. What the consolidated tasks fix (EWC anchors and Fishers, their held-back examples) is not rewritten each time: it
+ * is in a {@link ConsolidatedTasksFile} under {@code <topic>-<partition>.tasks/}, written once per consolidation before
+ * the first checkpoint that refers to it by name and CRC-32; files no checkpoint refers to any more are deleted after the
+ * rename. Other format versions (1 and 2 kept everything in this file) are refused with the version named.
  */
 public record PartitionCheckpoint(String topic, int partition, long nextOffset, List<ModelStream> models) {
-    public static final int FORMAT_VERSION = 2;
+    public static final int FORMAT_VERSION = 3;
     private static final String MAGIC = "SYMCURV-STREAM-CHECKPOINT";
 
     public static Path file(Path dir, String topic, int partition) {
@@ -38,6 +41,7 @@ public record PartitionCheckpoint(String topic, int partition, long nextOffset, 
     /** Writes the checkpoint atomically: a reader sees the previous checkpoint or this one, never a mixture. */
     public void write(Path dir) throws IOException {
         Path target = file(dir, topic, partition);
+        Path tasksDir = ConsolidatedTasksFile.directory(dir, topic, partition);
         Path tmp = AtomicFiles.createSiblingTemp(target);
         try {
             CRC32 crc = new CRC32();
@@ -50,7 +54,7 @@ public record PartitionCheckpoint(String topic, int partition, long nextOffset, 
                 out.writeLong(nextOffset);
                 out.writeInt(models.size());
                 for (ModelStream m : models) {
-                    m.write(out, dir);
+                    m.write(out, tasksDir);
                 }
                 out.flush();
                 DataOutputStream tail = new DataOutputStream(file);
@@ -63,6 +67,28 @@ public record PartitionCheckpoint(String topic, int partition, long nextOffset, 
             AtomicFiles.moveIntoPlace(tmp, target, true);
         } finally {
             Files.deleteIfExists(tmp);
+        }
+        deleteUnreferenced(tasksDir);
+    }
+
+    /** Deletes the consolidated-tasks files of this partition that the checkpoint just written does not refer to. */
+    private void deleteUnreferenced(Path tasksDir) throws IOException {
+        if (!Files.isDirectory(tasksDir)) {
+            return;
+        }
+        java.util.Set<String> referenced = new java.util.HashSet<>();
+        for (ModelStream m : models) {
+            if (m.tasksFileName() != null) {
+                referenced.add(m.tasksFileName());
+            }
+        }
+        try (java.util.stream.Stream<Path> files = Files.list(tasksDir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String name = f.getFileName().toString();
+                if (name.endsWith(".bin") && !referenced.contains(name)) {
+                    Files.deleteIfExists(f);
+                }
+            }
         }
     }
 
@@ -95,7 +121,9 @@ public record PartitionCheckpoint(String topic, int partition, long nextOffset, 
             }
             int version = in.readInt();
             if (version != FORMAT_VERSION) {
-                throw new IOException(file + " has checkpoint format version " + version + "; this build reads version " + FORMAT_VERSION);
+                throw new IOException(file + " has checkpoint format version " + version + "; this build reads version " + FORMAT_VERSION
+                        + ": finish the partition with the symcurv build that wrote it, or move the file away to relearn the partition "
+                        + "from its first offset");
             }
             String t = in.readUTF();
             int p = in.readInt();
@@ -106,7 +134,8 @@ public record PartitionCheckpoint(String topic, int partition, long nextOffset, 
             int n = in.readInt();
             List<ModelStream> models = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                models.add(ModelStream.read(in, dir, learners, batchSize, fisherExamples, seed, featureCount, numClasses));
+                models.add(ModelStream.read(in, ConsolidatedTasksFile.directory(dir, topic, partition), file, learners, batchSize,
+                        fisherExamples, seed, featureCount, numClasses));
             }
             return new PartitionCheckpoint(t, p, next, models);
         }

@@ -128,6 +128,7 @@ public final class StreamService {
     private final ModelStream.LearnerSource learners;
     private final Listener listener;
     private final RecordCodec codec;
+    private final String instance;
     private final Map<TopicPartition, PartitionState> owned = new HashMap<>();
     private final AtomicReference<Exception> sendFailure = new AtomicReference<>();
     private volatile boolean stopping;
@@ -145,6 +146,22 @@ public final class StreamService {
         this.learners = learners;
         this.listener = listener;
         this.codec = new RecordCodec(settings.featureCount(), settings.numClasses());
+        this.instance = settings.instanceId() != null ? settings.instanceId() : processName();
+    }
+
+    /** This instance's name in its events: its {@code --instance-id}, else {@code host/pid}. */
+    public String instance() {
+        return instance;
+    }
+
+    private static String processName() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "localhost";
+        }
+        return host + "/" + ProcessHandle.current().pid();
     }
 
     /** Asks a running service to stop: it checkpoints, commits and returns from {@link #run}. Thread-safe. */
@@ -310,6 +327,7 @@ public final class StreamService {
     }
 
     private void publish(String model, ObjectNode event) {
+        event.put("instance", instance);
         byte[] value = event.toString().getBytes(StandardCharsets.UTF_8);
         send(new ProducerRecord<>(settings.eventsTopic(), model == null ? null : model.getBytes(StandardCharsets.UTF_8), value));
     }

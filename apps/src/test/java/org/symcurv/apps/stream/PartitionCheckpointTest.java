@@ -90,6 +90,58 @@ class PartitionCheckpointTest {
         assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("corrupt"), e.getMessage());
     }
 
+    /**
+     * The consolidated tasks (EWC state and their held-back examples) are written once per consolidation into a file beside
+     * the checkpoint, not into every checkpoint; the superseded file is deleted; a missing or substituted file is refused.
+     */
+    @Test
+    void consolidatedTasksAreWrittenOncePerConsolidationBesideTheCheckpoint() throws Exception {
+        ImageDataSet train = FashionMnist.loadTrain(TestData.fashionMnistSubset());
+        TaskStreamRecords source = new TaskStreamRecords(TaskStreamRecords.Kind.PERMUTED, train, train, 200, 50, 5);
+        List<StreamRecord> task1 = source.task("m", 1);
+        ModelStream.LearnerSource learners = ContinualLearners.of(new MlpArchitecture(784, List.of(8), HiddenActivation.RELU, 10),
+                EwcSettings.of(ContinualMethod.EWC_SYMMETRY, 10), OptimizerSettings.defaults(Recipe.ADAM), 3);
+        ModelStream m = new ModelStream("m", learners.create("m"), 32, 100, 9, 784, 10);
+        for (StreamRecord r : source.task("m", 0)) {
+            feed(m, r);
+        }
+        Path tasksDir = ConsolidatedTasksFile.directory(dir, "t", 0);
+        Path first = tasksDir.resolve(ConsolidatedTasksFile.fileName("m", 1));
+        new PartitionCheckpoint("t", 0, 10, List.of(m)).write(dir);
+        Object written = Files.readAttributes(first, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        byte[] firstBytes = Files.readAllBytes(first);
+        for (StreamRecord r : task1.subList(0, 120)) {
+            feed(m, r);
+        }
+        new PartitionCheckpoint("t", 0, 20, List.of(m)).write(dir);
+        assertEquals(written, Files.readAttributes(first, java.nio.file.attribute.BasicFileAttributes.class).fileKey(),
+                "the second checkpoint refers to the file the first one wrote");
+        long checkpointBytes = Files.size(PartitionCheckpoint.file(dir, "t", 0));
+        assertTrue(checkpointBytes < firstBytes.length, "the checkpoint (" + checkpointBytes + " bytes) does not repeat the "
+                + firstBytes.length + "-byte consolidated state");
+
+        for (StreamRecord r : task1.subList(120, task1.size())) {
+            feed(m, r);
+        }
+        new PartitionCheckpoint("t", 0, 30, List.of(m)).write(dir);
+        Path second = tasksDir.resolve(ConsolidatedTasksFile.fileName("m", 2));
+        try (var files = Files.list(tasksDir)) {
+            assertEquals(List.of(second), files.filter(f -> f.toString().endsWith(".bin")).toList(), "the superseded file is deleted");
+        }
+        ModelStream back = PartitionCheckpoint.read(dir, "t", 0, learners, 32, 100, 9, 784, 10).models().get(0);
+        assertEquals(List.of("task-0", "task-1"), back.consolidatedTasks());
+        assertArrayEquals(m.evaluate(), back.evaluate(), 0.0, "every task's held-back examples came back");
+        assertEquals(m.learner().state().fisherFloats(), back.learner().state().fisherFloats());
+
+        Files.write(second, firstBytes); // another consolidated-tasks file in its place
+        IOException substituted = assertThrows(IOException.class, () -> PartitionCheckpoint.read(dir, "t", 0, learners, 32, 100, 9, 784, 10));
+        assertTrue(substituted.getMessage().contains(second.toString()) && substituted.getMessage().contains("not the file"),
+                substituted.getMessage());
+        Files.delete(second);
+        IOException missing = assertThrows(IOException.class, () -> PartitionCheckpoint.read(dir, "t", 0, learners, 32, 100, 9, 784, 10));
+        assertTrue(missing.getMessage().contains(second.toString()) && missing.getMessage().contains("missing"), missing.getMessage());
+    }
+
     private static void feed(ModelStream m, StreamRecord r) throws MalformedRecordException {
         if (r instanceof StreamRecord.Example e) {
             m.accept(e);
