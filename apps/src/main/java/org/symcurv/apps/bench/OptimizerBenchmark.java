@@ -75,6 +75,10 @@ public final class OptimizerBenchmark implements Callable<Integer> {
             description = "Run every rate of each grid, or only the middle one (a quick look) (default: ${DEFAULT-VALUE}).")
     String grid;
 
+    @Option(names = "--rates", paramLabel = "METHOD=R:R:R", mapFallbackValue = "",
+            description = "Replace a method's grid of three learning rates, e.g. --rates symmetry=0.01:0.03:0.1 (repeatable).")
+    Map<String, String> rates = new java.util.LinkedHashMap<>();
+
     @Option(names = "--eval-every", paramLabel = "N", defaultValue = "50", description = "Evaluate every N steps (default: ${DEFAULT-VALUE}).")
     long evalEvery;
 
@@ -139,6 +143,19 @@ public final class OptimizerBenchmark implements Callable<Integer> {
         if (!grid.equals("full") && !grid.equals("middle")) {
             throw new ParameterException(spec.commandLine(), "--grid must be full or middle, got '" + grid + "'");
         }
+        Map<String, double[]> customRates = new java.util.HashMap<>();
+        for (Map.Entry<String, String> e : rates.entrySet()) {
+            try {
+                recipeOf(e.getKey());
+                double[] r = java.util.Arrays.stream(e.getValue().split(":")).mapToDouble(Double::parseDouble).toArray();
+                if (r.length != 3 || java.util.Arrays.stream(r).anyMatch(x -> !(x > 0) || Double.isInfinite(x))) {
+                    throw new IllegalArgumentException("three positive rates are needed (every grid has three), got '" + e.getValue() + "'");
+                }
+                customRates.put(e.getKey(), r);
+            } catch (IllegalArgumentException ex) {
+                throw new ParameterException(spec.commandLine(), "--rates " + e.getKey() + "=" + e.getValue() + ": " + ex.getMessage());
+            }
+        }
         OptimizerBenchTask problem = switch (task) {
             case "mlp" -> OptimizerBenchTask.fashionMlp(dataDir);
             case "lm" -> OptimizerBenchTask.charLanguageModel(fortunesDir);
@@ -166,8 +183,8 @@ public final class OptimizerBenchmark implements Callable<Integer> {
         int points = grid.equals("full") ? 3 : 1;
         for (int i = 0; i < points; i++) {
             for (String method : methods) {
-                double[] rates = problem.grids().get(recipeOf(method));
-                double lr = points == 1 ? rates[rates.length / 2] : rates[i];
+                double[] grid = customRates.getOrDefault(method, problem.grids().get(recipeOf(method)));
+                double lr = points == 1 ? grid[grid.length / 2] : grid[i];
                 OptimizerBenchRun run = run(problem, method, lr, budget);
                 runs.add(run);
                 stdout.printf(Locale.ROOT, "%-15s lr %-6s %s%n", method, format(lr), summary(run, problem));
