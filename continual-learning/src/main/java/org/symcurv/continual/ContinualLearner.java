@@ -311,6 +311,6 @@ public final class ContinualLearner {
     }
 
     private static boolean finite(INDArray v) {
-        return !(v.isNaN().any() || v.isInfinite().any());
+        return org.symcurv.core.Finite.all(v);
     }
 }

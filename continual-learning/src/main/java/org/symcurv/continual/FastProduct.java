@@ -167,8 +167,15 @@ final class FastProduct {
         return t.dup('c').reshape('c', new long[] {rows, p.copies()});
     }
 
+    /**
+     * Adds the adjoint of {@link #gather} applied to {@code y} into {@code out}. The adjoint of the centring is the centring,
+     * and it is left out: {@code y = Z B} is a combination of {@code Z}'s columns, which {@link #gather} centred already, so
+     * {@code y}'s columns are centred along the same axes. The trivial piece's adjoint is a broadcast along its axis times
+     * {@code 1/√n}, added straight into the leaf's place in {@code out}.
+     */
     private static void scatter(INDArray y, Part p, INDArray out) {
         LeafSpec leaf = p.leaf();
+        INDArray target = out.get(NDArrayIndex.interval(leaf.offset(), leaf.offset() + leaf.length())).reshape(leaf.order(), leaf.shape());
         INDArray t = y.dup('c').reshape('c', p.permutedShape());
         if (leaf.rank() == 2) {
             int[] inverse = new int[2];
@@ -177,20 +184,26 @@ final class FastProduct {
             }
             t = t.permute(inverse);
         }
+        double scale = 1.0;
+        int broadcastAxis = -1;
         for (int a = 0; a < leaf.rank(); a++) {
-            if (p.groupOfAxis()[a] < 0) {
-                continue;
-            }
-            if (p.pieceOfAxis()[a] == Piece.TRIVIAL) {
-                long[] full = t.shape().clone();
-                full[a] = p.groupSizes()[a];
-                t = Nd4j.zeros(t.dataType(), full).addi(t).muli(1.0 / Math.sqrt(p.groupSizes()[a]));
-            } else if (isCentred(p, a)) {
-                t = t.sub(t.mean(true, a));
+            if (p.groupOfAxis()[a] >= 0 && p.pieceOfAxis()[a] == Piece.TRIVIAL) {
+                scale /= Math.sqrt(p.groupSizes()[a]);
+                broadcastAxis = broadcastAxis < 0 ? a : -2;
             }
         }
-        out.get(NDArrayIndex.interval(leaf.offset(), leaf.offset() + leaf.length()))
-                .addi(Nd4j.toFlattened(leaf.order() == 'f' ? 'f' : 'c', t).reshape(leaf.length()));
+        if (scale != 1.0) {
+            t = t.mul(scale);
+        }
+        if (broadcastAxis == -1) {
+            target.addi(t);
+        } else if (leaf.rank() == 1 || broadcastAxis == -2) {
+            target.addi(t.getDouble(0)); // every axis trivial: one number, the same for every entry
+        } else if (broadcastAxis == 1) {
+            target.addiColumnVector(t.reshape(t.length(), 1));
+        } else {
+            target.addiRowVector(t.reshape(1, t.length()));
+        }
     }
 
     /** Whether axis {@code a} is a {@code PERM} axis in its standard piece (centred both ways). */

@@ -23,7 +23,7 @@ final class Vectors {
 
     /** Whether every entry is finite. */
     static boolean isFinite(INDArray v) {
-        return !(v.isNaN().any() || v.isInfinite().any());
+        return org.symcurv.core.Finite.all(v);
     }
 
     static void requireProbability(double beta, String name) {

@@ -31,7 +31,7 @@ final class Fishers {
             case NONE -> throw new IllegalStateException(method + " uses no Fisher");
         };
         INDArray diagonal = f.scaled().diagonal();
-        if (diagonal.isNaN().any() || diagonal.isInfinite().any()) {
+        if (!org.symcurv.core.Finite.all(diagonal)) {
             throw new ArithmeticException("the Fisher estimate contains NaN or infinity; the model or the data is broken");
         }
         return f;

@@ -32,7 +32,7 @@ public record ScaledCurvature(Curvature scaled, INDArray scale) {
         }
         scale = scale.reshape(p).castTo(DataType.DOUBLE).dup();
         double min = p == 0 ? 1.0 : scale.minNumber().doubleValue();
-        if (!(min > 0.0) || scale.isInfinite().any() || scale.isNaN().any()) {
+        if (!(min > 0.0) || !org.symcurv.core.Finite.all(scale)) {
             throw new IllegalArgumentException("scale entries must be positive and finite, smallest is " + min);
         }
     }

@@ -90,7 +90,7 @@ public final class FisherEstimator {
         }
         for (int l = 0; l < batch.factors().size(); l++) {
             for (INDArray f : batch.leafFactors(l)) {
-                if (f.isInfinite().any() || f.isNaN().any()) {
+                if (!org.symcurv.core.Finite.all(f)) {
                     throw new ArithmeticException("per-example gradient factor of leaf '" + kinds.spec().leaves().get(l).name()
                             + "' contains NaN or infinity; check the model and data (a diverged model cannot give a Fisher)");
                 }

@@ -117,7 +117,7 @@ public final class TaylorEstimator {
      * @throws ArithmeticException if the gradient holds NaN or infinity (state is left unchanged)
      */
     public void observe(INDArray weights, INDArray gradient) {
-        if (gradient.isNaN().any() || gradient.isInfinite().any()) {
+        if (!org.symcurv.core.Finite.all(gradient)) {
             throw new ArithmeticException("gradient contains NaN or infinity at step " + (step + 1) + "; the estimator state was not changed");
         }
         long p = kinds.spec().parameterCount();

@@ -221,7 +221,7 @@ public final class Trainer {
     }
 
     private static boolean finite(INDArray v) {
-        return !(v.isNaN().any() || v.isInfinite().any());
+        return org.symcurv.core.Finite.all(v);
     }
 
     /** The minibatch {@code b} of epoch {@code e}: positions {@code [b·B, (b+1)·B)} of that epoch's permutation. */
