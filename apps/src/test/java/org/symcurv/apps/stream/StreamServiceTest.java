@@ -207,13 +207,108 @@ class StreamServiceTest {
         assertEquals(firstPart.size() + rest.size(), committed(broker.bootstrap(), "crash", "crash"));
     }
 
+    /**
+     * Scale-out: two instances of one consumer group on a two-partition topic each learn the model of the partition they
+     * own (one model per partition key, never shared), and when both have stopped a third instance takes over a partition
+     * from the shared checkpoint directory and continues its model with the consolidated tasks intact.
+     */
+    @Test
+    void twoInstancesOfOneGroupShareThePartitionsAndAPartitionMovesWithItsCheckpoint() throws Exception {
+        StreamTesting.createTopic(broker.bootstrap(), "scale", 2);
+        TaskStreamRecords source = new TaskStreamRecords(TaskStreamRecords.Kind.PERMUTED, train, test, 1500, 200, 21);
+        Path log = dir.resolve("scale-service.log");
+        String[] scale = {"--topic", "scale", "--events-topic", "scale-events", "--dead-letter-topic", "scale-dead", "--group", "scale",
+                "--checkpoint-dir", dir.resolve("ckpt-scale").toString()};
+        Process first = startService(log, scale, "--stop-after-tasks", "2");
+        awaitResumedBy(first, log);
+        Process second = startService(log, scale, "--stop-after-tasks", "2");
+        JsonNode secondResumed = awaitResumedBy(second, log);
+        int partitionB = secondResumed.get("partition").asInt(); // the second instance's partition; the first keeps the other
+        int partitionA = 1 - partitionB;
+
+        List<StreamRecord> a = new ArrayList<>(source.task("a", 0));
+        a.addAll(source.task("a", 1));
+        List<StreamRecord> b = new ArrayList<>(source.task("b", 0));
+        b.addAll(source.task("b", 1));
+        send(broker.bootstrap(), "scale", partitionA, "a", json(a));
+        send(broker.bootstrap(), "scale", partitionB, "b", json(b));
+        for (Process p : List.of(first, second)) {
+            assertTrue(p.waitFor(4, TimeUnit.MINUTES), () -> "an instance did not finish its two tasks within 4 minutes:\n" + read(log));
+            assertEquals(0, p.exitValue(), () -> read(log));
+        }
+
+        List<JsonNode> consolidated = events(broker.bootstrap(), "scale-events", "task-consolidated");
+        assertEquals(4, consolidated.size(), "two tasks of each model, each consolidated once");
+        assertEquals(List.of(instance(first)), instancesOf(consolidated, "a"), "model a was learned only by the first instance");
+        assertEquals(List.of(instance(second)), instancesOf(consolidated, "b"), "model b was learned only by the second instance");
+        for (JsonNode c : consolidated) {
+            assertEquals(1500, c.get("trainedExamples").asLong(), c.toString());
+            assertEquals(c.get("model").asText().equals("a") ? partitionA : partitionB, c.get("partition").asInt(), c.toString());
+        }
+        assertEquals(a.size(), committed(broker.bootstrap(), "scale", "scale", partitionA));
+        assertEquals(b.size(), committed(broker.bootstrap(), "scale", "scale", partitionB));
+
+        // both stopped: a new instance owns both partitions and continues model b from the second instance's checkpoint
+        Process third = startService(log, scale, "--stop-after-tasks", "1");
+        send(broker.bootstrap(), "scale", partitionB, "b", json(source.task("b", 2)));
+        assertTrue(third.waitFor(4, TimeUnit.MINUTES), () -> "the third instance did not finish model b's task-2:\n" + read(log));
+        assertEquals(0, third.exitValue(), () -> read(log));
+        JsonNode taken = events(broker.bootstrap(), "scale-events", "resumed").stream()
+                .filter(r -> r.get("instance").asText().equals(instance(third)) && r.get("partition").asInt() == partitionB)
+                .findFirst().orElseThrow(() -> new AssertionError("the third instance never resumed partition " + partitionB));
+        assertEquals(b.size(), taken.get("checkpointOffset").asLong(), "resumed from the second instance's checkpoint");
+        assertEquals(List.of("task-0", "task-1"), strings(taken.get("consolidated").get("b")));
+        JsonNode last = events(broker.bootstrap(), "scale-events", "task-consolidated").get(4);
+        assertEquals(instance(third), last.get("instance").asText());
+        assertEquals("task-2", last.get("task").asText());
+        assertEquals(3, last.get("tasks").asInt(), "model b keeps its two consolidated tasks across the move");
+    }
+
+    /** The instance name a service child process puts in its events (no --instance-id: host/pid). */
+    private static String instance(Process p) {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName() + "/" + p.pid();
+        } catch (java.net.UnknownHostException e) {
+            return "localhost/" + p.pid();
+        }
+    }
+
+    private static List<String> instancesOf(List<JsonNode> events, String model) {
+        return events.stream().filter(e -> e.get("model").asText().equals(model)).map(e -> e.get("instance").asText()).distinct().toList();
+    }
+
+    /** Waits for the first {@code resumed} event of the process (its first partition assignment) and returns it. */
+    private static JsonNode awaitResumedBy(Process p, Path log) throws Exception {
+        String name = instance(p);
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (true) {
+            assertTrue(p.isAlive(), () -> "the service exited early:\n" + read(log));
+            assertTrue(System.nanoTime() < deadline, () -> "the service was assigned no partition within 2 minutes:\n" + read(log));
+            List<JsonNode> mine = new ArrayList<>();
+            for (JsonNode r : events(broker.bootstrap(), "scale-events", "resumed")) {
+                if (r.get("instance").asText().equals(name)) {
+                    mine.add(r);
+                }
+            }
+            if (!mine.isEmpty()) {
+                return mine.get(mine.size() - 1);
+            }
+            Thread.sleep(500);
+        }
+    }
+
     private Process startService(Path log, String... extra) throws Exception {
+        String[] crash = {"--topic", "crash", "--events-topic", "crash-events", "--dead-letter-topic", "crash-dead", "--group", "crash",
+                "--instance-id", "crash-1", "--checkpoint-dir", dir.resolve("ckpt-crash").toString()};
+        return startService(log, crash, extra);
+    }
+
+    private static Process startService(Path log, String[] where, String... extra) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g", "-Dorg.bytedeco.javacpp.maxbytes=2g", "-Dorg.bytedeco.javacpp.maxphysicalbytes=4g",
                 "-cp", System.getProperty("java.class.path"), "org.symcurv.apps.SymcurvCli",
-                "stream", "--bootstrap", broker.bootstrap(), "--topic", "crash", "--events-topic", "crash-events", "--dead-letter-topic",
-                "crash-dead", "--group", "crash", "--instance-id", "crash-1", "--checkpoint-dir", dir.resolve("ckpt-crash").toString(),
-                "--checkpoint-interval", "1", "--report-interval", "2"));
+                "stream", "--bootstrap", broker.bootstrap(), "--checkpoint-interval", "1", "--report-interval", "2"));
+        command.addAll(List.of(where));
         command.addAll(List.of(extra));
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     }

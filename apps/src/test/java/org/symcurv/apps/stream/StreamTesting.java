@@ -42,13 +42,22 @@ final class StreamTesting {
     }
 
     static void createTopic(String bootstrap, String topic) throws Exception {
+        createTopic(bootstrap, topic, 1);
+    }
+
+    static void createTopic(String bootstrap, String topic, int partitions) throws Exception {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
         }
     }
 
     /** Sends the values to partition 0 of the topic, keyed by the model, and waits for all acknowledgements. */
     static void send(String bootstrap, String topic, String model, List<byte[]> values) throws Exception {
+        send(bootstrap, topic, 0, model, values);
+    }
+
+    /** Sends the values to one partition of the topic, keyed by the model, and waits for all acknowledgements. */
+    static void send(String bootstrap, String topic, int partition, String model, List<byte[]> values) throws Exception {
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrap);
         p.put("key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
@@ -58,7 +67,7 @@ final class StreamTesting {
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
             byte[] key = model.getBytes(StandardCharsets.UTF_8);
             for (byte[] v : values) {
-                producer.send(new ProducerRecord<>(topic, 0, key, v)).get(30, TimeUnit.SECONDS);
+                producer.send(new ProducerRecord<>(topic, partition, key, v)).get(30, TimeUnit.SECONDS);
             }
         }
     }
@@ -101,10 +110,15 @@ final class StreamTesting {
 
     /** The group's committed offset of partition 0, or -1. */
     static long committed(String bootstrap, String group, String topic) throws Exception {
+        return committed(bootstrap, group, topic, 0);
+    }
+
+    /** The group's committed offset of one partition, or -1. */
+    static long committed(String bootstrap, String group, String topic, int partition) throws Exception {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
             Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
                     .get(30, TimeUnit.SECONDS);
-            OffsetAndMetadata m = offsets.get(new TopicPartition(topic, 0));
+            OffsetAndMetadata m = offsets.get(new TopicPartition(topic, partition));
             return m == null ? -1 : m.offset();
         }
     }
