@@ -79,7 +79,13 @@ public final class SymcurvCli implements Runnable {
 
     private static boolean isExpected(Exception failure) {
         return failure instanceof CommandFailure || failure instanceof IOException || failure instanceof UncheckedIOException
-                || failure instanceof IllegalArgumentException || failure instanceof IllegalStateException;
+                || failure instanceof IllegalArgumentException || failure instanceof IllegalStateException || isKafkaRefusal(failure);
+    }
+
+    /** The brokers refused the client's credentials or permissions: a configuration problem, not a bug. */
+    private static boolean isKafkaRefusal(Throwable failure) {
+        return failure instanceof org.apache.kafka.common.errors.AuthenticationException
+                || failure instanceof org.apache.kafka.common.errors.AuthorizationException;
     }
 
     /** The message of an exception, with the exception type where the message alone would be a bare path. */
@@ -91,6 +97,10 @@ public final class SymcurvCli implements Runnable {
         if (failure instanceof CommandFailure || failure instanceof org.symcurv.core.data.DataNotFoundException
                 || failure instanceof org.symcurv.core.data.MalformedDataException) {
             return message;
+        }
+        if (isKafkaRefusal(failure)) {
+            return "the Kafka brokers refused this client (" + message + "); check the security settings passed with --config or "
+                    + "--kafka (security.protocol, sasl.mechanism, sasl.jaas.config, ssl.*) and the client's ACLs";
         }
         if (failure instanceof java.nio.file.FileSystemException fs) {
             String reason = fs.getReason() != null ? fs.getReason() : failure.getClass().getSimpleName()
