@@ -18,6 +18,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.symcurv.core.io.ArrayCodec;
 import org.symcurv.core.data.AtomicFiles;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.KindDecomposition;
@@ -31,7 +32,8 @@ import org.symcurv.optimizer.train.Trainer;
  * <p>On disk (format version {@value #FORMAT_VERSION}, big-endian): magic {@code "SYMCEWC\n"}, {@code int32} version,
  * {@code int32} body length, the body, {@code int32} CRC-32 of the body. The body holds method, mode, {@code γ}, task count,
  * the network's architecture line ({@link Trainer#architecture}), parameter count, then per anchor {@code θ*} and each kind's
- * block (ND4J binary arrays). The symmetry spec is not stored: it is a function of the network and the method
+ * block (arrays as {@link ArrayCodec} writes them; version 1 used ND4J's element-by-element binary form, about twenty
+ * times slower to write, and is still read). The symmetry spec is not stored: it is a function of the network and the method
  * ({@link TaskFisher#spec}), so reading needs the network and refuses a state written for another one. Writes are atomic
  * (temporary sibling, renamed into place).
  *
@@ -43,8 +45,8 @@ import org.symcurv.optimizer.train.Trainer;
  * @param anchors      separate: one per task, in task order; online: at most one
  */
 public record ConsolidatedState(ContinualMethod method, EwcMode mode, double gamma, int tasks, String architecture, List<Anchor> anchors) {
-    /** The format version written; reading refuses others. */
-    public static final int FORMAT_VERSION = 1;
+    /** The format version written; reading also takes version 1 (arrays in ND4J's own binary form), refusing others. */
+    public static final int FORMAT_VERSION = 2;
     static final byte[] MAGIC = "SYMCEWC\n".getBytes(StandardCharsets.US_ASCII);
 
     /**
@@ -125,10 +127,10 @@ public record ConsolidatedState(ContinualMethod method, EwcMode mode, double gam
         out.writeLong(anchors.isEmpty() ? -1 : anchors.get(0).theta().length());
         out.writeInt(anchors.size());
         for (Anchor a : anchors) {
-            Nd4j.write(a.theta(), out);
+            ArrayCodec.write(out, a.theta());
             out.writeInt(a.fisher().decomposition().kinds().size());
             for (int k = 0; k < a.fisher().decomposition().kinds().size(); k++) {
-                Nd4j.write(a.fisher().block(k), out);
+                ArrayCodec.write(out, a.fisher().block(k));
             }
         }
         out.flush();
@@ -182,8 +184,8 @@ public record ConsolidatedState(ContinualMethod method, EwcMode mode, double gam
             throw new ConsolidatedStateException(source + " is truncated: it ends inside its header; write it again");
         }
         int version = in.getInt();
-        if (version != FORMAT_VERSION) {
-            throw new ConsolidatedStateException(source + " is a consolidated state of format version " + version + "; this build reads version "
+        if (version != FORMAT_VERSION && version != 1) {
+            throw new ConsolidatedStateException(source + " is a consolidated state of format version " + version + "; this build reads versions 1 to "
                     + FORMAT_VERSION + ": read it with the build that wrote it, or consolidate again");
         }
         int length = in.getInt();
@@ -218,11 +220,11 @@ public record ConsolidatedState(ContinualMethod method, EwcMode mode, double gam
             List<Anchor> anchors = new ArrayList<>();
             KindDecomposition kinds = count == 0 ? null : KindDecomposition.of(TaskFisher.spec(network, method));
             for (int a = 0; a < count; a++) {
-                INDArray theta = Nd4j.read(d);
+                INDArray theta = version == 1 ? Nd4j.read(d) : ArrayCodec.read(d);
                 int blocks = d.readInt();
                 List<INDArray> list = new ArrayList<>();
                 for (int k = 0; k < blocks; k++) {
-                    list.add(Nd4j.read(d));
+                    list.add(version == 1 ? Nd4j.read(d) : ArrayCodec.read(d));
                 }
                 if (theta.length() != parameters) {
                     throw new ConsolidatedStateException(source + " is corrupt: anchor " + a + " has " + theta.length() + " parameters, not " + parameters);

@@ -67,6 +67,44 @@ class ConsolidatedStateTest {
         }
     }
 
+    /**
+     * A state of format version 1 (written before the bulk array encoding, arrays in ND4J's binary form), built here by an
+     * independent writer of that layout, is still read, to the same numbers.
+     */
+    @Test
+    void aVersionOneStateIsStillRead() throws IOException {
+        MultiLayerNetwork net = EwcPenaltyTest.network();
+        ConsolidatedState state = twoTasks(net, EwcSettings.of(ContinualMethod.EWC_SYMMETRY, 1));
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(body)) {
+            out.writeUTF(state.method().cliName());
+            out.writeUTF(state.mode().cliName());
+            out.writeDouble(state.gamma());
+            out.writeInt(state.tasks());
+            byte[] arch = state.architecture().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            out.writeInt(arch.length);
+            out.write(arch);
+            out.writeLong(state.anchors().get(0).theta().length());
+            out.writeInt(state.anchors().size());
+            for (ConsolidatedState.Anchor a : state.anchors()) {
+                org.nd4j.linalg.factory.Nd4j.write(a.theta(), out);
+                int kinds = a.fisher().decomposition().kinds().size();
+                out.writeInt(kinds);
+                for (int k = 0; k < kinds; k++) {
+                    org.nd4j.linalg.factory.Nd4j.write(a.fisher().block(k), out);
+                }
+            }
+        }
+        byte[] b = body.toByteArray();
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(b);
+        java.nio.ByteBuffer v1 = java.nio.ByteBuffer.allocate(ConsolidatedState.MAGIC.length + 8 + b.length + 4);
+        v1.put(ConsolidatedState.MAGIC).putInt(1).putInt(b.length).put(b).putInt((int) crc.getValue());
+        ConsolidatedState back = ConsolidatedState.fromBytes(v1.array(), "a version-1 state", net);
+        assertSameState(state, back);
+        assertEquals(2, java.nio.ByteBuffer.wrap(back.toBytes(), ConsolidatedState.MAGIC.length, 4).getInt(), "written again as version 2");
+    }
+
     private static ConsolidatedState twoTasksOrCount(MultiLayerNetwork net, EwcSettings s) {
         return s.method().usesFisher() ? twoTasks(net, s)
                 : ConsolidatedState.empty(net, s).consolidate(net.params(), null).consolidate(net.params(), null);

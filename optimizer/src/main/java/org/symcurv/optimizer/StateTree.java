@@ -12,15 +12,19 @@ import java.util.Map;
 import java.util.Objects;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.symcurv.core.io.ArrayCodec;
 
 /**
  * An optimizer state as a tree of named entries (Optax's pytree, for checkpoints): arrays, exact integers,
- * doubles and nested trees. Arrays are written in ND4J's binary format, so they come back bit for bit with
- * their data type and shape. Immutable; arrays are copied in and out.
+ * doubles and nested trees. Arrays come back bit for bit with their data type and shape: float32 and float64 ones in
+ * bulk ({@link ArrayCodec}), any other type in ND4J's binary format (format version 2; version 1, ND4J's format for
+ * every array and about twenty times slower to write, is still read). Immutable; arrays are copied in and out.
  */
 public final class StateTree {
-    /** Format version written by {@link #write}; {@link #read} refuses any other. */
-    public static final int FORMAT_VERSION = 1;
+    /** Format version written by {@link #write}; {@link #read} also reads version 1 and refuses any other. */
+    public static final int FORMAT_VERSION = 2;
+    private static final int ND4J_ARRAY = 0;
+    private static final int BULK_ARRAY = 1;
     private static final int MAGIC = 0x53435354; // "SCST"
 
     private final Map<String, INDArray> arrays;
@@ -139,7 +143,14 @@ public final class StateTree {
         out.writeInt(arrays.size());
         for (Map.Entry<String, INDArray> e : arrays.entrySet()) {
             out.writeUTF(e.getKey());
-            Nd4j.write(e.getValue(), out);
+            INDArray a = e.getValue();
+            if (a.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT || a.dataType() == org.nd4j.linalg.api.buffer.DataType.DOUBLE) {
+                out.writeByte(BULK_ARRAY);
+                ArrayCodec.write(out, a);
+            } else {
+                out.writeByte(ND4J_ARRAY);
+                Nd4j.write(a, out);
+            }
         }
         out.writeInt(longs.size());
         for (Map.Entry<String, Long> e : longs.entrySet()) {
@@ -169,19 +180,23 @@ public final class StateTree {
             throw new IOException("not an optimizer state (bad magic number " + Integer.toHexString(magic) + ")");
         }
         int version = in.readInt();
-        if (version != FORMAT_VERSION) {
-            throw new IOException("optimizer state format version " + version + " is not supported (this build reads version "
+        if (version != FORMAT_VERSION && version != 1) {
+            throw new IOException("optimizer state format version " + version + " is not supported (this build reads versions 1 to "
                     + FORMAT_VERSION + ")");
         }
-        return readBody(in);
+        return readBody(in, version);
     }
 
-    private static StateTree readBody(DataInputStream in) throws IOException {
+    private static StateTree readBody(DataInputStream in, int version) throws IOException {
         Builder b = builder();
         int n = in.readInt();
         for (int i = 0; i < n; i++) {
             String name = in.readUTF();
-            b.arrays.put(name, Nd4j.read(in));
+            int form = version == 1 ? ND4J_ARRAY : in.readUnsignedByte();
+            if (form != ND4J_ARRAY && form != BULK_ARRAY) {
+                throw new IOException("not an optimizer state: array '" + name + "' has encoding " + form);
+            }
+            b.arrays.put(name, form == BULK_ARRAY ? ArrayCodec.read(in) : Nd4j.read(in));
         }
         n = in.readInt();
         for (int i = 0; i < n; i++) {
@@ -196,7 +211,7 @@ public final class StateTree {
         n = in.readInt();
         for (int i = 0; i < n; i++) {
             String name = in.readUTF();
-            b.children.put(name, readBody(in));
+            b.children.put(name, readBody(in, version));
         }
         return b.build();
     }

@@ -297,7 +297,7 @@ public final class ModelStream {
      */
     void write(DataOutputStream out, Path tasksDir) throws IOException {
         out.writeUTF(model);
-        Nd4j.write(learner.network().params(), out);
+        org.symcurv.core.io.ArrayCodec.write(out, learner.network().params());
         ConsolidatedTasksFile.Reference ref = tasksFile(tasksDir);
         out.writeBoolean(ref != null);
         if (ref != null) {
@@ -372,7 +372,7 @@ public final class ModelStream {
     static ModelStream read(DataInputStream in, Path tasksDir, Path checkpoint, LearnerSource learners, int batchSize, int fisherExamples,
                             long seed, int featureCount, int numClasses) throws IOException {
         String model = in.readUTF();
-        INDArray parameters = Nd4j.read(in);
+        INDArray parameters = org.symcurv.core.io.ArrayCodec.read(in);
         ConsolidatedTasksFile.Reference ref = in.readBoolean() ? new ConsolidatedTasksFile.Reference(in.readUTF(), in.readInt(), in.readLong())
                 : null;
         ConsolidatedTasksFile done = ref == null ? null : ConsolidatedTasksFile.read(tasksDir, ref, model, checkpoint, featureCount);
