@@ -60,7 +60,7 @@ public final class OptimizerBenchmark implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--task", paramLabel = "NAME", defaultValue = "mlp",
-            description = "mlp (Fashion-MNIST 784-256-256-10), lm (fortunes character model) or autoencoder (deep tanh) (default: ${DEFAULT-VALUE}).")
+            description = "mlp (Fashion-MNIST 784-256-256-10), mlp-wide (784-1200-10), lm (fortunes character model) or autoencoder (deep tanh) (default: ${DEFAULT-VALUE}).")
     String task;
 
     @Option(names = "--steps", paramLabel = "N", description = "Budget in steps (default: mlp 1200, lm 1000, autoencoder 1000).")
@@ -158,9 +158,10 @@ public final class OptimizerBenchmark implements Callable<Integer> {
         }
         OptimizerBenchTask problem = switch (task) {
             case "mlp" -> OptimizerBenchTask.fashionMlp(dataDir);
+            case "mlp-wide" -> OptimizerBenchTask.fashionWideMlp(dataDir);
             case "lm" -> OptimizerBenchTask.charLanguageModel(fortunesDir);
             case "autoencoder" -> OptimizerBenchTask.tanhAutoencoder(dataDir);
-            default -> throw new ParameterException(spec.commandLine(), "--task must be mlp, lm or autoencoder, got '" + task + "'");
+            default -> throw new ParameterException(spec.commandLine(), "--task must be mlp, mlp-wide, lm or autoencoder, got '" + task + "'");
         };
         if (profile) {
             OptimizerProfile.run(stdout, problem, seed, 21);
