@@ -16,7 +16,6 @@ import org.symcurv.core.estimate.TaylorEstimator;
 import org.symcurv.core.estimate.TaylorEstimator.InvariantPolicy;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.operator.Damping;
-import org.symcurv.core.operator.SymmetricEigen;
 import org.symcurv.core.symmetry.GroupType;
 import org.symcurv.core.symmetry.KindDecomposition;
 import org.symcurv.core.symmetry.SpecsForTests;
@@ -145,13 +144,35 @@ class SymmetryPreconditionerTest {
         assertClose(org.nd4j.linalg.factory.Nd4j.eye(200), d.power(0.5, 0).mmul(d.power(-0.5, 0)), 1e-3, "S^{1/2} S^{-1/2}");
     }
 
+    /**
+     * The damped powers against their definition on a matrix built from a known spectrum: {@code A = Q diag(s) Qᵀ} with
+     * {@code Q} a product of Householder reflections, so {@code A^{p~} = Q diag((shift + max(s, 0))^p) Qᵀ} in closed form,
+     * including a zero eigenvalue (inverse powers there with a shift) and a slightly negative one (clipped to 0).
+     */
     @Test
-    void theOptimizersEigensolverAgreesWithTheCores() {
-        INDArray a = gaussian(20 * 9, new Random(80)).reshape(20, 9);
-        INDArray spd = a.transpose().mmul(a);
-        for (double p : new double[] {0.5, -0.5, -0.25}) {
-            assertClose(SymmetricEigen.of(spd).power(p, 0.3), Eigensolver.of(spd).power(p, 0.3), 1e-12, "power " + p);
+    void dampedPowersMatchTheirDefinitionOnAKnownSpectrum() {
+        int m = 9;
+        double[] s = {4.0, 2.5, 1.0, 0.5, 0.25, 0.1, 0.01, 0.0, -1e-9};
+        INDArray q = org.nd4j.linalg.factory.Nd4j.eye(m).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
+        Random random = new Random(82);
+        for (int r = 0; r < 3; r++) {
+            INDArray v = gaussian(m, random).reshape(m, 1);
+            v.divi(v.norm2Number());
+            INDArray reflection = org.nd4j.linalg.factory.Nd4j.eye(m).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE)
+                    .subi(v.mmul(v.transpose()).muli(2));
+            q = q.mmul(reflection);
         }
-        assertEquals(SymmetricEigen.of(spd).max(), Eigensolver.of(spd).max(), 1e-10 * SymmetricEigen.of(spd).max());
+        INDArray a = q.mulRowVector(org.nd4j.linalg.factory.Nd4j.createFromArray(s)).mmul(q.transpose());
+        Eigensolver.Decomposition d = Eigensolver.of(a);
+        assertEquals(4.0, d.max(), 1e-12);
+        for (double p : new double[] {1.0, 0.5, -0.5, -1.0}) {
+            double shift = 0.3;
+            double[] f = new double[m];
+            for (int i = 0; i < m; i++) {
+                f[i] = Math.pow(shift + Math.max(s[i], 0), p);
+            }
+            INDArray expected = q.mulRowVector(org.nd4j.linalg.factory.Nd4j.createFromArray(f)).mmul(q.transpose());
+            assertClose(expected, d.power(p, shift), 1e-11, "power " + p);
+        }
     }
 }
