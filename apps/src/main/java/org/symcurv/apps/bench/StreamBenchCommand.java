@@ -93,6 +93,9 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
     @Option(names = "--batch", paramLabel = "B", defaultValue = "32", description = "Minibatch (default: ${DEFAULT-VALUE}, as symcurv stream).")
     int batch;
 
+    @Option(names = "--lr", paramLabel = "η", defaultValue = "2e-3", description = "Adam learning rate (default: ${DEFAULT-VALUE}, as symcurv stream).")
+    double learningRate;
+
     @Option(names = "--fisher-examples", paramLabel = "N", defaultValue = "1000", description = "Fisher sample per task (default: ${DEFAULT-VALUE}).")
     int fisherExamples;
 
@@ -117,6 +120,9 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
         };
         if (tasks < 1 || examples < 1 || latencyTasks < 0 || latencyExamples < 1 || batch < 1) {
             throw new ParameterException(spec.commandLine(), "--tasks, --examples, --latency-examples and --batch must be at least 1");
+        }
+        if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
+            throw new ParameterException(spec.commandLine(), "--lr must be a positive number, got " + learningRate);
         }
         PrintWriter out = spec.commandLine().getOut();
         org.symcurv.apps.NativeThreads.set(nativeThreads);
@@ -169,7 +175,7 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
 
             MlpArchitecture architecture = new MlpArchitecture(784, hidden, HiddenActivation.RELU, 10);
             EwcSettings ewc = EwcSettings.of(ContinualMethod.EWC_SYMMETRY, 100);
-            OptimizerSettings optimizer = OptimizerSettings.defaults(Recipe.ADAM).withSchedule(LearningRateSchedule.warmupConstant(2e-3, 0));
+            OptimizerSettings optimizer = OptimizerSettings.defaults(Recipe.ADAM).withSchedule(LearningRateSchedule.warmupConstant(learningRate, 0));
             ModelStream.LearnerSource learners = ContinualLearners.of(architecture, ewc, optimizer, seed);
             StreamService.Settings settings = new StreamService.Settings(topic, events, run + "-dead", run, null,
                     outDir.resolve("checkpoints").resolve(run), 784, 10, batch, fisherExamples, seed, Duration.ofSeconds(10), Duration.ofSeconds(5),
@@ -221,8 +227,8 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             List<Double> consolidations = recorder.ends.stream().map(e -> e.consolidation().seconds()).toList();
             double maxConsolidation = consolidations.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
             double[] lastRow = recorder.ends.get(recorder.ends.size() - 1).accuracy();
-            Table table = new Table(String.format(Locale.ROOT, "symcurv stream on %d processors (%s records, %s MLP, batch %d, EWC on the symmetry Fisher)",
-                    Runtime.getRuntime().availableProcessors(), encoding, architecture.describe(), batch), "measure", "value", "goal", "met");
+            Table table = new Table(String.format(Locale.ROOT, "symcurv stream on %d processors (%s records, %s MLP, batch %d, Adam %s, EWC on the symmetry Fisher)",
+                    Runtime.getRuntime().availableProcessors(), encoding, architecture.describe(), batch, learningRate), "measure", "value", "goal", "met");
             table.row("examples/s ingested and trained (all of it)", Table.count(Math.round(perSecond)), "≥ 5,000", perSecond >= GOAL_EXAMPLES_PER_SECOND ? "yes" : "no");
             table.row("examples/s ingested and trained (between consolidations)", Table.count(Math.round(perSecondTraining)), "", "");
             table.row("consolidation time, max over tasks (s)", Table.sig(maxConsolidation), "≤ 5", maxConsolidation <= GOAL_CONSOLIDATION_SECONDS ? "yes" : "no");
@@ -256,6 +262,7 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             json.put("encoding", encoding);
             json.put("architecture", architecture.describe());
             json.put("batch", batch);
+            json.put("learningRate", learningRate);
             json.put("nativeThreads", nativeThreads);
             json.put("tasks", tasks);
             json.put("examplesPerTask", examples);
