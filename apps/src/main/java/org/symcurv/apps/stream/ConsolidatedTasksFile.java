@@ -1,12 +1,9 @@
 package org.symcurv.apps.stream;
 
 import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -18,9 +15,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.CRC32;
-import java.util.zip.CheckedOutputStream;
-import org.symcurv.core.data.AtomicFiles;
 
 /**
  * What a model's consolidated tasks fix for good: the consolidated EWC state (anchors and Fishers, as
@@ -65,38 +59,23 @@ record ConsolidatedTasksFile(String model, List<String> tasks, byte[] state, Map
         Files.createDirectories(dir);
         String name = fileName(model, tasks.size());
         Path target = dir.resolve(name);
-        Path tmp = AtomicFiles.createSiblingTemp(target);
-        CRC32 crc = new CRC32();
-        try {
-            try (OutputStream file = Files.newOutputStream(tmp)) {
-                DataOutputStream out = new DataOutputStream(new CheckedOutputStream(new BufferedOutputStream(file, 1 << 16), crc));
-                out.writeUTF(MAGIC);
-                out.writeInt(FORMAT_VERSION);
-                out.writeUTF(model);
-                out.writeInt(tasks.size());
-                for (String t : tasks) {
-                    out.writeUTF(t);
-                }
-                out.writeInt(state.length);
-                out.write(state);
-                out.writeInt(holdouts.size());
-                for (Map.Entry<String, ModelStream.Examples> h : holdouts.entrySet()) {
-                    out.writeUTF(h.getKey());
-                    ModelStream.writeExamples(out, h.getValue());
-                }
-                out.flush();
-                DataOutputStream tail = new DataOutputStream(file);
-                tail.writeLong(crc.getValue());
-                tail.flush();
+        long crc = ChecksummedFile.write(target, out -> {
+            out.writeUTF(MAGIC);
+            out.writeInt(FORMAT_VERSION);
+            out.writeUTF(model);
+            out.writeInt(tasks.size());
+            for (String t : tasks) {
+                out.writeUTF(t);
             }
-            try (java.nio.channels.FileChannel fc = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-                fc.force(true);
+            out.writeInt(state.length);
+            out.write(state);
+            out.writeInt(holdouts.size());
+            for (Map.Entry<String, ModelStream.Examples> h : holdouts.entrySet()) {
+                out.writeUTF(h.getKey());
+                ModelStream.writeExamples(out, h.getValue());
             }
-            AtomicFiles.moveIntoPlace(tmp, target, true);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-        return new Reference(name, tasks.size(), crc.getValue());
+        });
+        return new Reference(name, tasks.size(), crc);
     }
 
     /**
@@ -116,16 +95,9 @@ record ConsolidatedTasksFile(String model, List<String> tasks, byte[] state, Map
                     + " consolidated tasks), which is missing; restore the directory " + dir + " with the checkpoint, or move the "
                     + "checkpoint away to relearn the partition from its first offset", e);
         }
-        if (bytes.length < 8) {
-            throw new IOException(file + " is not a symcurv consolidated-tasks file (too short); restore it from a backup");
-        }
-        CRC32 crc = new CRC32();
-        crc.update(bytes, 0, bytes.length - 8);
-        long stored = java.nio.ByteBuffer.wrap(bytes, bytes.length - 8, 8).getLong();
-        if (stored != crc.getValue()) {
-            throw new IOException(file + " is corrupt (its CRC-32 does not match); restore it from a backup or move " + checkpoint
-                    + " away to relearn the partition from its first offset");
-        }
+        long stored = ChecksummedFile.verify(bytes, file + " is not a symcurv consolidated-tasks file (too short); restore it from a backup",
+                file + " is corrupt (its CRC-32 does not match); restore it from a backup or move " + checkpoint
+                        + " away to relearn the partition from its first offset");
         if (stored != reference.crc()) {
             throw new IOException(file + " is not the file " + checkpoint + " was written with (another CRC-32); restore the pair "
                     + "from one backup");

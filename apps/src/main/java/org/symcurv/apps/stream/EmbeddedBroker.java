@@ -175,28 +175,7 @@ public final class EmbeddedBroker implements AutoCloseable {
     }
 
     private void launch(Duration timeout) throws IOException {
-        Path logDir = dir.resolve("kraft");
-        Properties server = new Properties();
-        server.setProperty("process.roles", "broker,controller");
-        server.setProperty("node.id", "1");
-        server.setProperty("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        server.setProperty("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        server.setProperty("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
-        server.setProperty("controller.listener.names", "CONTROLLER");
-        server.setProperty("inter.broker.listener.name", "PLAINTEXT");
-        server.setProperty("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-        server.setProperty("log.dirs", logDir.toString());
-        server.setProperty("num.partitions", "1");
-        server.setProperty("offsets.topic.replication.factor", "1");
-        server.setProperty("offsets.topic.num.partitions", "1");
-        server.setProperty("transaction.state.log.replication.factor", "1");
-        server.setProperty("transaction.state.log.min.isr", "1");
-        server.setProperty("share.coordinator.state.topic.replication.factor", "1");
-        server.setProperty("share.coordinator.state.topic.min.isr", "1");
-        server.setProperty("group.initial.rebalance.delay.ms", "0");
-        server.setProperty("auto.create.topics.enable", "true");
-        server.setProperty("log.retention.hours", "-1");
-        server.setProperty("message.max.bytes", "10485760");
+        Properties server = serverProperties(port, controllerPort, dir.resolve("kraft"));
         Path serverProperties = dir.resolve("server.properties");
         Path tmp = AtomicFiles.createSiblingTemp(serverProperties);
         try (Writer w = Files.newBufferedWriter(tmp)) {
@@ -219,6 +198,36 @@ public final class EmbeddedBroker implements AutoCloseable {
         builder.environment().remove("JAVA_TOOL_OPTIONS");
         process = builder.start();
         awaitReady(timeout, log);
+    }
+
+    /**
+     * The {@code server.properties} of a single-node KRaft broker (broker and controller in one process) with a PLAINTEXT
+     * client listener on {@code 127.0.0.1:port}, its controller on {@code controllerPort} and its log in {@code logDir};
+     * every internal topic with one replica, topics kept forever, records up to 10 MiB.
+     */
+    static Properties serverProperties(int port, int controllerPort, Path logDir) {
+        Properties server = new Properties();
+        server.setProperty("process.roles", "broker,controller");
+        server.setProperty("node.id", "1");
+        server.setProperty("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+        server.setProperty("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        server.setProperty("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+        server.setProperty("controller.listener.names", "CONTROLLER");
+        server.setProperty("inter.broker.listener.name", "PLAINTEXT");
+        server.setProperty("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        server.setProperty("log.dirs", logDir.toString());
+        server.setProperty("num.partitions", "1");
+        server.setProperty("offsets.topic.replication.factor", "1");
+        server.setProperty("offsets.topic.num.partitions", "1");
+        server.setProperty("transaction.state.log.replication.factor", "1");
+        server.setProperty("transaction.state.log.min.isr", "1");
+        server.setProperty("share.coordinator.state.topic.replication.factor", "1");
+        server.setProperty("share.coordinator.state.topic.min.isr", "1");
+        server.setProperty("group.initial.rebalance.delay.ms", "0");
+        server.setProperty("auto.create.topics.enable", "true");
+        server.setProperty("log.retention.hours", "-1");
+        server.setProperty("message.max.bytes", "10485760");
+        return server;
     }
 
     private void awaitReady(Duration timeout, Path log) throws IOException {

@@ -1,19 +1,13 @@
 package org.symcurv.apps.stream;
 
 import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.zip.CRC32;
-import java.util.zip.CheckedOutputStream;
-import org.symcurv.core.data.AtomicFiles;
 
 /**
  * The checkpoint of one input partition: every model learned from it (network, consolidated EWC state, stream
@@ -42,32 +36,17 @@ public record PartitionCheckpoint(String topic, int partition, long nextOffset, 
     public void write(Path dir) throws IOException {
         Path target = file(dir, topic, partition);
         Path tasksDir = ConsolidatedTasksFile.directory(dir, topic, partition);
-        Path tmp = AtomicFiles.createSiblingTemp(target);
-        try {
-            CRC32 crc = new CRC32();
-            try (OutputStream file = Files.newOutputStream(tmp)) {
-                DataOutputStream out = new DataOutputStream(new CheckedOutputStream(new BufferedOutputStream(file, 1 << 16), crc));
-                out.writeUTF(MAGIC);
-                out.writeInt(FORMAT_VERSION);
-                out.writeUTF(topic);
-                out.writeInt(partition);
-                out.writeLong(nextOffset);
-                out.writeInt(models.size());
-                for (ModelStream m : models) {
-                    m.write(out, tasksDir);
-                }
-                out.flush();
-                DataOutputStream tail = new DataOutputStream(file);
-                tail.writeLong(crc.getValue());
-                tail.flush();
+        ChecksummedFile.write(target, out -> {
+            out.writeUTF(MAGIC);
+            out.writeInt(FORMAT_VERSION);
+            out.writeUTF(topic);
+            out.writeInt(partition);
+            out.writeLong(nextOffset);
+            out.writeInt(models.size());
+            for (ModelStream m : models) {
+                m.write(out, tasksDir);
             }
-            try (java.nio.channels.FileChannel fc = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-                fc.force(true);
-            }
-            AtomicFiles.moveIntoPlace(tmp, target, true);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
         deleteUnreferenced(tasksDir);
     }
 
@@ -105,16 +84,9 @@ public record PartitionCheckpoint(String topic, int partition, long nextOffset, 
             return null;
         }
         byte[] bytes = Files.readAllBytes(file);
-        if (bytes.length < 8) {
-            throw new IOException(file + " is not a symcurv stream checkpoint (too short); move it away to start the partition afresh");
-        }
-        CRC32 crc = new CRC32();
-        crc.update(bytes, 0, bytes.length - 8);
-        long stored = java.nio.ByteBuffer.wrap(bytes, bytes.length - 8, 8).getLong();
-        if (stored != crc.getValue()) {
-            throw new IOException(file + " is corrupt (its CRC-32 does not match); restore it from a backup or move it away to "
-                    + "relearn the partition from its first offset");
-        }
+        ChecksummedFile.verify(bytes, file + " is not a symcurv stream checkpoint (too short); move it away to start the partition afresh",
+                file + " is corrupt (its CRC-32 does not match); restore it from a backup or move it away to relearn the partition from "
+                        + "its first offset");
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(new ByteArrayInputStream(bytes, 0, bytes.length - 8)))) {
             if (!MAGIC.equals(in.readUTF())) {
                 throw new IOException(file + " is not a symcurv stream checkpoint");

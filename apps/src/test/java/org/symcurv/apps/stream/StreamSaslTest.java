@@ -40,13 +40,10 @@ class StreamSaslTest {
         int port = freePort();
         int controller = freePort();
         bootstrap = "127.0.0.1:" + port;
-        Properties server = new Properties();
-        server.setProperty("process.roles", "broker,controller");
-        server.setProperty("node.id", "1");
-        server.setProperty("controller.quorum.voters", "1@127.0.0.1:" + controller);
+        // the embedded broker's settings with the client listener switched to SASL_PLAINTEXT / PLAIN
+        Properties server = EmbeddedBroker.serverProperties(port, controller, dir.resolve("kraft"));
         server.setProperty("listeners", "SASL_PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controller);
         server.setProperty("advertised.listeners", "SASL_PLAINTEXT://127.0.0.1:" + port);
-        server.setProperty("controller.listener.names", "CONTROLLER");
         server.setProperty("inter.broker.listener.name", "SASL_PLAINTEXT");
         server.setProperty("listener.security.protocol.map", "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT");
         server.setProperty("sasl.enabled.mechanisms", "PLAIN");
@@ -54,16 +51,6 @@ class StreamSaslTest {
         server.setProperty("listener.name.sasl_plaintext.plain.sasl.jaas.config",
                 "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"admin-secret\" "
                         + "user_admin=\"admin-secret\" user_symcurv=\"symcurv-secret\";");
-        server.setProperty("log.dirs", dir.resolve("kraft").toString());
-        server.setProperty("num.partitions", "1");
-        server.setProperty("offsets.topic.replication.factor", "1");
-        server.setProperty("offsets.topic.num.partitions", "1");
-        server.setProperty("transaction.state.log.replication.factor", "1");
-        server.setProperty("transaction.state.log.min.isr", "1");
-        server.setProperty("share.coordinator.state.topic.replication.factor", "1");
-        server.setProperty("share.coordinator.state.topic.min.isr", "1");
-        server.setProperty("group.initial.rebalance.delay.ms", "0");
-        server.setProperty("message.max.bytes", "10485760");
         Path properties = dir.resolve("server.properties");
         try (Writer w = Files.newBufferedWriter(properties)) {
             server.store(w, "SASL/PLAIN test broker");
