@@ -1,5 +1,6 @@
 package org.symcurv.apps;
 
+import static org.symcurv.apps.CliRun.symcurv;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,15 +29,12 @@ class ContinualCommandTest {
     @TempDir
     Path dir;
 
-    static TrainCommandTest.Run symcurv(String... args) {
-        return TrainCommandTest.symcurv(args);
-    }
 
     @Test
     void permutedStreamPrintsTheMatrixAndFinalLineAndWritesJsonAndAModelWithItsState() throws IOException {
         Path out = dir.resolve("reports");
         Path model = dir.resolve("model.zip");
-        TrainCommandTest.Run run = symcurv("continual", "--data", TestData.fashionMnistSubset().toString(), "--stream", "permuted", "--tasks", "2",
+        CliRun run = symcurv("continual", "--data", TestData.fashionMnistSubset().toString(), "--stream", "permuted", "--tasks", "2",
                 "--method", "ewc-symmetry", "--lambda", "1,100", "--hidden", "16,16", "--epochs", "3", "--train-images", "800",
                 "--validation-images", "100", "--fisher-examples", "200", "--out-dir", out.toString(), "--save", model.toString(), "--no-progress");
         assertEquals(0, run.exitCode(), run.err());
@@ -80,7 +78,7 @@ class ContinualCommandTest {
     @Test
     void splitStreamReportsTaskAndClassIncrementalSeparately() {
         Path out = dir.resolve("split");
-        TrainCommandTest.Run run = symcurv("continual", "--data", TestData.fashionMnistSubset().toString(), "--stream", "split",
+        CliRun run = symcurv("continual", "--data", TestData.fashionMnistSubset().toString(), "--stream", "split",
                 "--method", "ewc-diagonal", "--lambda", "10", "--hidden", "8", "--epochs", "2", "--train-images", "300",
                 "--validation-images", "50", "--fisher-examples", "100", "--out-dir", out.toString(), "--no-progress");
         assertEquals(0, run.exitCode(), run.err());
@@ -93,14 +91,14 @@ class ContinualCommandTest {
 
     @Test
     void badInputFailsWithAMessageNamingTheRemedy() {
-        TrainCommandTest.Run tooMany = symcurv("continual", "--data", TestData.fashionMnistSubset().toString(), "--tasks", "2",
+        CliRun tooMany = symcurv("continual", "--data", TestData.fashionMnistSubset().toString(), "--tasks", "2",
                 "--train-images", "5000", "--out-dir", dir.resolve("x").toString(), "--no-progress");
         assertEquals(1, tooMany.exitCode());
         assertTrue(tooMany.err().contains("cannot draw 5000 training images per task") && tooMany.err().contains("--train-images"), tooMany.err());
-        TrainCommandTest.Run method = symcurv("continual", "--method", "ewc-kfac");
+        CliRun method = symcurv("continual", "--method", "ewc-kfac");
         assertEquals(2, method.exitCode());
         assertTrue(method.err().contains("choose one of ewc-symmetry, ewc-diagonal, finetune"), method.err());
-        TrainCommandTest.Run split = symcurv("continual", "--stream", "split", "--tasks", "3");
+        CliRun split = symcurv("continual", "--stream", "split", "--tasks", "3");
         assertEquals(2, split.exitCode());
         assertTrue(split.err().contains("a split stream has 5 tasks"), split.err());
     }

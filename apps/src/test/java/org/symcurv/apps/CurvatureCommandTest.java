@@ -1,12 +1,11 @@
 package org.symcurv.apps;
 
+import static org.symcurv.apps.CliRun.symcurv;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -60,18 +59,7 @@ class CurvatureCommandTest {
     static Path model;
     static Path data;
 
-    record Run(int exitCode, String out, String err) {
-    }
 
-    static Run symcurv(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var commandLine = SymcurvCli.commandLine();
-        commandLine.setOut(new PrintWriter(out, true));
-        commandLine.setErr(new PrintWriter(err, true));
-        int exitCode = commandLine.execute(args);
-        return new Run(exitCode, out.toString(), err.toString());
-    }
 
     static String[] curvature(Path modelFile, Path output, String... extra) {
         String[] base = {"curvature", "--model", modelFile.toString(), "--data", data.toString(), "--out", output.toString(),
@@ -83,7 +71,7 @@ class CurvatureCommandTest {
     static void trainATinyModel() {
         data = TestData.fashionMnistSubset();
         model = dir.resolve("tiny.zip");
-        Run trained = symcurv("train", "--data", data.toString(), "--out", model.toString(), "--epochs", "1", "--hidden", "2",
+        CliRun trained = symcurv("train", "--data", data.toString(), "--out", model.toString(), "--epochs", "1", "--hidden", "2",
                 "--activation", "tanh", "--batch", "64", "--seed", "5", "--no-progress");
         assertEquals(0, trained.exitCode(), trained.err());
     }
@@ -101,7 +89,7 @@ class CurvatureCommandTest {
     void theEmpiricalFisherFileAndCsvEqualTheOrbitAverageOfDl4jPerExampleGradients() throws IOException {
         Path out = dir.resolve("empirical.scv");
         Path csv = dir.resolve("empirical.csv");
-        Run run = symcurv(curvature(model, out, "--estimator", "empirical-fisher", "--dense-out", csv.toString()));
+        CliRun run = symcurv(curvature(model, out, "--estimator", "empirical-fisher", "--dense-out", csv.toString()));
         assertEquals(0, run.exitCode(), run.err());
         for (String expected : new String[] {"1,600 parameters", "empirical Fisher", "200 Fashion-MNIST training images", "h0:signed_perm(2)",
                 "invariant", "std@h0", "trace", "MiB", "curvature written to", "dense 1600 × 1600 matrix", "estimate"}) {
@@ -158,7 +146,7 @@ class CurvatureCommandTest {
     @Test
     void theFisherUsesTheSeededSubsetAndLabelDrawsAndDampingAddsToTheDiagonal() throws IOException {
         Path plain = dir.resolve("fisher.scv");
-        Run run = symcurv(curvature(model, plain, "--group", "perm"));
+        CliRun run = symcurv(curvature(model, plain, "--group", "perm"));
         assertEquals(0, run.exitCode(), run.err());
         assertTrue(run.out().contains("Fisher (1 label sampled from the model per image, seed 3)"), run.out());
         CurvatureFile.Contents contents = CurvatureFile.read(plain);
@@ -176,7 +164,7 @@ class CurvatureCommandTest {
         }
 
         Path damped = dir.resolve("damped.scv");
-        Run dampedRun = symcurv(curvature(model, damped, "--group", "perm", "--damping", "0.01"));
+        CliRun dampedRun = symcurv(curvature(model, damped, "--group", "perm", "--damping", "0.01"));
         assertEquals(0, dampedRun.exitCode(), dampedRun.err());
         Curvature withDamping = CurvatureFile.read(damped).curvature();
         double shift = 0.01 * direct.maxEigenvalue();
@@ -189,13 +177,13 @@ class CurvatureCommandTest {
     void anExistingOutputIsKeptWithoutForceAndReplacedWithIt() throws IOException {
         Path out = dir.resolve("kept.scv");
         Files.writeString(out, "precious");
-        Run refused = symcurv(curvature(model, out));
+        CliRun refused = symcurv(curvature(model, out));
         assertEquals(1, refused.exitCode(), refused.err());
         assertTrue(refused.err().contains("already exists") && refused.err().contains("--force"), refused.err());
         assertFalse(refused.out().contains("estimating"), "refused before any work: " + refused.out());
         assertEquals("precious", Files.readString(out));
 
-        Run forced = symcurv(curvature(model, out, "--force"));
+        CliRun forced = symcurv(curvature(model, out, "--force"));
         assertEquals(0, forced.exitCode(), forced.err());
         assertEquals("fisher", CurvatureFile.read(out).metadata().get(CurvatureFile.ESTIMATOR));
         try (Stream<Path> siblings = Files.list(dir)) {
@@ -214,13 +202,13 @@ class CurvatureCommandTest {
         }
         for (Path bad : List.of(garbage, foreignZip)) {
             Path out = dir.resolve("never.scv");
-            Run run = symcurv(curvature(bad, out));
+            CliRun run = symcurv(curvature(bad, out));
             assertEquals(1, run.exitCode(), run.err());
             assertTrue(run.err().contains(bad.toString()) && run.err().contains("not a readable DL4J MultiLayerNetwork zip"), run.err());
             assertFalse(run.err().contains("\tat "), "no stack trace for an expected failure: " + run.err());
             assertFalse(Files.exists(out));
         }
-        Run missing = symcurv(curvature(dir.resolve("no-such.zip"), dir.resolve("never.scv")));
+        CliRun missing = symcurv(curvature(dir.resolve("no-such.zip"), dir.resolve("never.scv")));
         assertEquals(1, missing.exitCode());
         assertTrue(missing.err().contains("no-such.zip does not exist"), missing.err());
     }
@@ -233,19 +221,19 @@ class CurvatureCommandTest {
                 .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(3).nOut(10).activation(Activation.SOFTMAX).build())
                 .build();
         Path unsupported = save(batchNorm, "batchnorm.zip");
-        Run run = symcurv(curvature(unsupported, dir.resolve("never.scv")));
+        CliRun run = symcurv(curvature(unsupported, dir.resolve("never.scv")));
         assertEquals(1, run.exitCode(), run.err());
         assertTrue(run.err().contains("layer 1 (BatchNormalization)"), run.err());
 
         MultiLayerConfiguration wide = new MlpArchitecture(784, List.of(8), HiddenActivation.RELU, 10).configuration(1e-3, 1);
         Path wideModel = save(wide, "wide.zip");
-        Run dense = symcurv(curvature(wideModel, dir.resolve("never.scv"), "--dense-out", dir.resolve("never.csv").toString()));
+        CliRun dense = symcurv(curvature(wideModel, dir.resolve("never.scv"), "--dense-out", dir.resolve("never.csv").toString()));
         assertEquals(1, dense.exitCode(), dense.err());
         assertTrue(dense.err().contains("at most 5000 parameters") && dense.err().contains("6,370"), dense.err());
         assertFalse(dense.out().contains("estimating"), dense.out());
 
         MultiLayerConfiguration otherInputs = new MlpArchitecture(100, List.of(3), HiddenActivation.RELU, 10).configuration(1e-3, 1);
-        Run mismatch = symcurv(curvature(save(otherInputs, "hundred.zip"), dir.resolve("never.scv")));
+        CliRun mismatch = symcurv(curvature(save(otherInputs, "hundred.zip"), dir.resolve("never.scv")));
         assertEquals(1, mismatch.exitCode(), mismatch.err());
         assertTrue(mismatch.err().contains("100 inputs") && mismatch.err().contains("784 pixels"), mismatch.err());
         assertFalse(Files.exists(dir.resolve("never.scv")));
@@ -265,13 +253,13 @@ class CurvatureCommandTest {
         for (String[] bad : new String[][] {
                 {"--estimator", "hessian"}, {"--group", "rotation"}, {"--examples", "0"}, {"--batch", "0"}, {"--samples", "0"},
                 {"--estimator", "empirical-fisher", "--samples", "2"}, {"--damping", "-1"}, {"--max-block", "0"}, {"--examples", "2001"}}) {
-            Run run = symcurv(curvature(model, out, bad));
+            CliRun run = symcurv(curvature(model, out, bad));
             assertEquals(2, run.exitCode(), String.join(" ", bad) + " gave: " + run.err());
             assertTrue(run.err().contains("symcurv curvature --help"), String.join(" ", bad) + " gave: " + run.err());
         }
-        Run unknownGroup = symcurv(curvature(model, out, "--group", "rotation"));
+        CliRun unknownGroup = symcurv(curvature(model, out, "--group", "rotation"));
         assertTrue(unknownGroup.err().contains("perm, sign, signed-perm, orth"), unknownGroup.err());
-        Run noModel = symcurv("curvature", "--out", out.toString());
+        CliRun noModel = symcurv("curvature", "--out", out.toString());
         assertEquals(2, noModel.exitCode());
         assertTrue(noModel.err().contains("--model"), noModel.err());
         assertFalse(Files.exists(out));
@@ -279,7 +267,7 @@ class CurvatureCommandTest {
 
     @Test
     void helpListsTheOptions() {
-        Run help = symcurv("curvature", "--help");
+        CliRun help = symcurv("curvature", "--help");
         assertEquals(0, help.exitCode());
         for (String option : new String[] {"--model", "--data", "--estimator", "--group", "--examples", "--samples", "--batch", "--seed",
                 "--damping", "--out", "--dense-out", "--force", "--no-progress", "empirical-fisher", "signed-perm"}) {

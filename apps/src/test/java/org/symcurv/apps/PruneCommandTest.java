@@ -1,5 +1,6 @@
 package org.symcurv.apps;
 
+import static org.symcurv.apps.CliRun.symcurv;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
@@ -37,19 +36,9 @@ class PruneCommandTest {
     static Path model;
     static byte[] modelBytes;
 
-    record Run(int exitCode, String out, String err) {
-    }
 
-    static Run symcurv(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var commandLine = SymcurvCli.commandLine();
-        commandLine.setOut(new PrintWriter(out, true));
-        commandLine.setErr(new PrintWriter(err, true));
-        return new Run(commandLine.execute(args), out.toString(), err.toString());
-    }
 
-    static Run prune(Path output, String... extra) {
+    static CliRun prune(Path output, String... extra) {
         String[] base = {"prune", "--model", model.toString(), "--out", output.toString(), "--data", TestData.fashionMnistSubset().toString(),
                 "--fisher-examples", "200", "--rounds", "2", "--no-progress"};
         return symcurv(Stream.concat(Stream.of(base), Stream.of(extra)).toArray(String[]::new));
@@ -58,14 +47,14 @@ class PruneCommandTest {
     @BeforeAll
     static void trainASmallModel() throws IOException {
         model = dir.resolve("model.zip");
-        Run trained = symcurv("train", "--data", TestData.fashionMnistSubset().toString(), "--out", model.toString(), "--epochs", "1",
+        CliRun trained = symcurv("train", "--data", TestData.fashionMnistSubset().toString(), "--out", model.toString(), "--epochs", "1",
                 "--hidden", "24,16", "--batch", "64", "--seed", "3", "--no-progress");
         assertEquals(0, trained.exitCode(), trained.err());
         modelBytes = Files.readAllBytes(model);
     }
 
     /** Plain DL4J restores the zip and scores the subset's test images exactly as the command printed. */
-    private static MultiLayerNetwork assertRestoresToThePrintedNumbers(Path output, Run run) throws IOException {
+    private static MultiLayerNetwork assertRestoresToThePrintedNumbers(Path output, CliRun run) throws IOException {
         assertEquals(0, run.exitCode(), run.err());
         MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(output.toFile());
         ImageDataSet test = FashionMnist.loadTest(TestData.fashionMnistSubset());
@@ -91,7 +80,7 @@ class PruneCommandTest {
     @Test
     void unstructuredObsWritesAModelWithTheTargetSparsityThatPlainDl4jEvaluatesToThePrintedNumbers() throws IOException {
         Path output = dir.resolve("obs-50.zip");
-        Run run = prune(output, "--method", "obs", "--sparsity", "0.5");
+        CliRun run = prune(output, "--method", "obs", "--sparsity", "0.5");
         MultiLayerNetwork restored = assertRestoresToThePrintedNumbers(output, run);
         long weights = 784 * 24 + 24 * 16 + 16 * 10;
         long zeros = restored.params().length() - PruneCommand.nonzero(restored);
@@ -103,7 +92,7 @@ class PruneCommandTest {
     @Test
     void structuredPruningWritesAGenuinelySmallerNetwork() throws IOException {
         Path output = dir.resolve("units-50.zip");
-        Run run = prune(output, "--method", "obs", "--structured", "--units", "0.5");
+        CliRun run = prune(output, "--method", "obs", "--structured", "--units", "0.5");
         MultiLayerNetwork restored = assertRestoresToThePrintedNumbers(output, run);
         assertEquals(12, restored.layerSize(0));
         assertEquals(8, restored.layerSize(1));
@@ -119,7 +108,7 @@ class PruneCommandTest {
             assertRestoresToThePrintedNumbers(output, prune(output, "--method", method, "--sparsity", "0.3", "--scope", "per-layer"));
         }
         Path joint = dir.resolve("obs-joint.zip");
-        Run run = prune(joint, "--method", "obs", "--sparsity", "0.3", "--compensation", "constrained", "--solver-iterations", "2",
+        CliRun run = prune(joint, "--method", "obs", "--sparsity", "0.3", "--compensation", "constrained", "--solver-iterations", "2",
                 "--unit-scaled");
         assertRestoresToThePrintedNumbers(joint, run);
         assertTrue(run.out().contains("unit-scaled symmetry Fisher") && run.out().contains("constrained update"), run.out());
@@ -127,10 +116,10 @@ class PruneCommandTest {
 
     @Test
     void theInputIsNeverTheOutput() {
-        Run run = prune(model, "--sparsity", "0.5");
+        CliRun run = prune(model, "--sparsity", "0.5");
         assertEquals(1, run.exitCode(), run.err());
         assertTrue(run.err().contains("is the input model"), run.err());
-        Run forced = prune(dir.resolve(".").resolve("model.zip"), "--sparsity", "0.5", "--force");
+        CliRun forced = prune(dir.resolve(".").resolve("model.zip"), "--sparsity", "0.5", "--force");
         assertEquals(1, forced.exitCode(), forced.err());
     }
 
@@ -146,7 +135,7 @@ class PruneCommandTest {
         Path truncated = Files.write(dir.resolve("truncated.zip"), java.util.Arrays.copyOf(modelBytes, modelBytes.length / 2));
         for (Path bad : new Path[] {garbage, foreign, truncated, dir.resolve("missing.zip")}) {
             Path output = dir.resolve("from-" + bad.getFileName());
-            Run run = symcurv("prune", "--model", bad.toString(), "--out", output.toString(), "--sparsity", "0.5",
+            CliRun run = symcurv("prune", "--model", bad.toString(), "--out", output.toString(), "--sparsity", "0.5",
                     "--data", TestData.fashionMnistSubset().toString(), "--no-progress");
             assertEquals(1, run.exitCode(), bad + ": " + run.err());
             assertTrue(run.err().contains(bad.getFileName().toString()) && (run.err().contains("DL4J") || run.err().contains("does not exist")),
@@ -159,7 +148,7 @@ class PruneCommandTest {
     @Test
     void anExistingOutputIsKeptWithoutForce() throws IOException {
         Path output = Files.writeString(dir.resolve("existing.zip"), "keep me");
-        Run run = prune(output, "--sparsity", "0.5");
+        CliRun run = prune(output, "--sparsity", "0.5");
         assertEquals(1, run.exitCode(), run.err());
         assertTrue(run.err().contains("already exists") && run.err().contains("--force"), run.err());
         assertEquals("keep me", Files.readString(output));
@@ -167,7 +156,7 @@ class PruneCommandTest {
 
     @Test
     void missingDataFailsNamingTheDebianPackage() {
-        Run run = symcurv("prune", "--model", model.toString(), "--out", dir.resolve("x.zip").toString(), "--sparsity", "0.5",
+        CliRun run = symcurv("prune", "--model", model.toString(), "--out", dir.resolve("x.zip").toString(), "--sparsity", "0.5",
                 "--data", dir.resolve("no-data").toString(), "--no-progress");
         assertEquals(1, run.exitCode(), run.err());
         assertTrue(run.err().contains("dataset-fashion-mnist"), run.err());
@@ -183,7 +172,7 @@ class PruneCommandTest {
                 {"--sparsity", "0.5", "--compensation", "sideways"}, {"--sparsity", "0.5", "--solver-iterations", "0"}}) {
             String[] args = Stream.concat(Stream.of("prune", "--model", model.toString(), "--out", output.toString()), Stream.of(bad))
                     .toArray(String[]::new);
-            Run run = symcurv(args);
+            CliRun run = symcurv(args);
             assertEquals(2, run.exitCode(), String.join(" ", bad) + " gave: " + run.err());
             assertTrue(run.err().contains("symcurv prune --help"), run.err());
         }

@@ -1,12 +1,11 @@
 package org.symcurv.apps;
 
+import static org.symcurv.apps.CliRun.symcurv;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -21,18 +20,7 @@ class QuickstartCommandTest {
     @TempDir
     Path dir;
 
-    record Run(int exitCode, String out, String err) {
-    }
 
-    static Run symcurv(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var line = SymcurvCli.commandLine();
-        line.setOut(new PrintWriter(out, true));
-        line.setErr(new PrintWriter(err, true));
-        int exit = line.execute(args);
-        return new Run(exit, out.toString(), err.toString());
-    }
 
     @Test
     void runsEveryStepWritesEveryOutputAndKeepsThemOnASecondRunWithoutForce() throws Exception {
@@ -40,7 +28,7 @@ class QuickstartCommandTest {
         Path out = dir.resolve("qs");
         String[] args = {"quickstart", "--data", data.toString(), "--out-dir", out.toString(), "--epochs", "1", "--hidden", "16,16",
                 "--examples", "500", "--prune-rounds", "2", "--no-progress"};
-        Run run = symcurv(args);
+        CliRun run = symcurv(args);
         assertEquals(0, run.exitCode(), run.err() + run.out());
         for (String step : new String[] {"step 1/5", "step 2/5", "step 3/5", "step 4/5", "step 5/5", "quickstart done"}) {
             assertTrue(run.out().contains(step), step + " missing from:\n" + run.out());
@@ -60,7 +48,7 @@ class QuickstartCommandTest {
         assertEquals(0.9, (double) zeros / weights, 0.01, "sparsity of the weight matrices");
 
         byte[] model = Files.readAllBytes(out.resolve("model.zip"));
-        Run again = symcurv(args);
+        CliRun again = symcurv(args);
         assertNotEquals(0, again.exitCode(), "existing outputs are not replaced without --force");
         assertTrue(again.err().contains("already exists") && again.err().contains("--force"), again.err());
         assertArrayEquals(model, Files.readAllBytes(out.resolve("model.zip")), "the first run's model is untouched");
@@ -68,7 +56,7 @@ class QuickstartCommandTest {
 
     @Test
     void missingDataFailsBeforeTrainingWithTheDataSetsMessage() {
-        Run run = symcurv("quickstart", "--data", dir.resolve("nowhere").toString(), "--out-dir", dir.resolve("qs").toString());
+        CliRun run = symcurv("quickstart", "--data", dir.resolve("nowhere").toString(), "--out-dir", dir.resolve("qs").toString());
         assertEquals(1, run.exitCode(), run.err());
         assertTrue(run.err().contains("nowhere"), run.err());
         assertTrue(!Files.exists(dir.resolve("qs")), "nothing created when the data are missing");

@@ -1,5 +1,6 @@
 package org.symcurv.apps;
 
+import static org.symcurv.apps.CliRun.symcurv;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -37,20 +36,9 @@ class TrainCommandTest {
     @TempDir
     static Path dir;
     static Path model;
-    static Run first;
+    static CliRun first;
 
-    record Run(int exitCode, String out, String err) {
-    }
 
-    static Run symcurv(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var commandLine = SymcurvCli.commandLine();
-        commandLine.setOut(new PrintWriter(out, true));
-        commandLine.setErr(new PrintWriter(err, true));
-        int exitCode = commandLine.execute(args);
-        return new Run(exitCode, out.toString(), err.toString());
-    }
 
     static String[] smallTraining(Path output, String... extra) {
         return training(output, 32, 7, extra);
@@ -103,14 +91,14 @@ class TrainCommandTest {
         assertEquals(0, first.exitCode(), first.err());
         byte[] before = Files.readAllBytes(model);
         FileTime modified = Files.getLastModifiedTime(model);
-        Run refused = symcurv(smallTraining(model));
+        CliRun refused = symcurv(smallTraining(model));
         assertNotEquals(0, refused.exitCode());
         assertTrue(refused.err().contains("already exists") && refused.err().contains("--force"), refused.err());
         assertFalse(refused.out().contains("epoch"), "refused before training: " + refused.out());
         assertArrayEquals(before, Files.readAllBytes(model));
         assertEquals(modified, Files.getLastModifiedTime(model));
 
-        Run forced = symcurv(training(model, 16, 8, "--force"));
+        CliRun forced = symcurv(training(model, 16, 8, "--force"));
         assertEquals(0, forced.exitCode(), forced.err());
         assertEquals(16, ModelSerializer.restoreMultiLayerNetwork(model.toFile()).layerSize(0), "replaced by the new model");
     }
@@ -118,7 +106,7 @@ class TrainCommandTest {
     @Test
     void aMissingDataDirectoryFailsNamingTheDebianPackage() {
         Path output = dir.resolve("never.zip");
-        Run run = symcurv("train", "--data", dir.resolve("no-such-dir").toString(), "--out", output.toString(), "--no-progress");
+        CliRun run = symcurv("train", "--data", dir.resolve("no-such-dir").toString(), "--out", output.toString(), "--no-progress");
         assertEquals(1, run.exitCode(), run.err());
         assertTrue(run.err().contains("dataset-fashion-mnist") && run.err().contains("no-such-dir"), run.err());
         assertFalse(run.err().contains("\tat "), "no stack trace for an expected failure: " + run.err());
@@ -128,12 +116,12 @@ class TrainCommandTest {
     @Test
     void anUnwritableOutputFailsBeforeTrainingWithAClearMessage() throws IOException {
         Path aFile = Files.writeString(dir.resolve("plain-file"), "x");
-        Run run = symcurv(smallTraining(aFile.resolve("model.zip")));
+        CliRun run = symcurv(smallTraining(aFile.resolve("model.zip")));
         assertEquals(1, run.exitCode(), run.err());
         assertTrue(run.err().contains("cannot write the model to") && run.err().contains("plain-file"), run.err());
         assertFalse(run.out().contains("epoch"), run.out());
 
-        Run directory = symcurv(smallTraining(dir));
+        CliRun directory = symcurv(smallTraining(dir));
         assertEquals(1, directory.exitCode());
         assertTrue(directory.err().contains("is a directory"), directory.err());
     }
@@ -145,11 +133,11 @@ class TrainCommandTest {
                 {"--hidden", "0"}, {"--hidden", "12,x"}, {"--activation", "bogus"}, {"--epochs", "0"}, {"--lr", "-1"},
                 {"--batch", "0"}, {"--no-such-option"}}) {
             String[] args = Stream.concat(Stream.of("train", "--out", output.toString()), Stream.of(bad)).toArray(String[]::new);
-            Run run = symcurv(args);
+            CliRun run = symcurv(args);
             assertEquals(2, run.exitCode(), String.join(" ", bad) + " gave: " + run.err());
             assertTrue(run.err().contains("symcurv train --help"), String.join(" ", bad) + " gave: " + run.err());
         }
-        Run unknownActivation = symcurv("train", "--activation", "bogus");
+        CliRun unknownActivation = symcurv("train", "--activation", "bogus");
         assertTrue(unknownActivation.err().contains("unknown activation 'bogus'; choose one of relu,"), unknownActivation.err());
         assertEquals(2, symcurv().exitCode(), "no subcommand");
         assertFalse(Files.exists(output));
@@ -157,7 +145,7 @@ class TrainCommandTest {
 
     @Test
     void helpListsTheTrainOptions() {
-        Run help = symcurv("train", "--help");
+        CliRun help = symcurv("train", "--help");
         assertEquals(0, help.exitCode());
         for (String option : new String[] {"--data", "--out", "--force", "--epochs", "--hidden", "--activation", "--lr",
                 "--batch", "--seed", "--no-progress", "tanh"}) {

@@ -3,7 +3,7 @@ package org.symcurv.apps;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.symcurv.apps.TrainCommandTest.symcurv;
+import static org.symcurv.apps.CliRun.symcurv;
 import static org.symcurv.apps.TrainCommandTest.training;
 
 import java.io.IOException;
@@ -30,7 +30,7 @@ class TrainOptimizerOptionsTest {
     @Test
     void theSymmetryRecipeTrainsAndReportsItsGroups() {
         Path model = dir.resolve("symmetry.zip");
-        TrainCommandTest.Run run = symcurv(training(model, 16, 3, "--optimizer", "symmetry", "--lr", "0.1", "--schedule", "cosine"));
+        CliRun run = symcurv(training(model, 16, 3, "--optimizer", "symmetry", "--lr", "0.1", "--schedule", "cosine"));
         assertEquals(0, run.exitCode(), run.err());
         assertTrue(run.out().contains("optimizer symmetry: symmetry(") && run.out().contains("h0:perm(16)")
                 && run.out().contains("largest block 795"), run.out());
@@ -43,24 +43,24 @@ class TrainOptimizerOptionsTest {
     void aRunResumedFromItsEpochCheckpointEndsWithTheParametersOfTheUninterruptedRun() throws IOException {
         Path straight = dir.resolve("straight.zip");
         String[] muon = {"--optimizer", "muon", "--epochs", "2"};
-        TrainCommandTest.Run full = symcurv(replaceEpochs(training(straight, 16, 5, muon)));
+        CliRun full = symcurv(replaceEpochs(training(straight, 16, 5, muon)));
         assertEquals(0, full.exitCode(), full.err());
 
         Path checkpoint = dir.resolve("run.ckpt");
         Path half = dir.resolve("half.zip");
-        TrainCommandTest.Run first = symcurv(replaceEpochs(training(half, 16, 5, "--optimizer", "muon", "--epochs", "1",
+        CliRun first = symcurv(replaceEpochs(training(half, 16, 5, "--optimizer", "muon", "--epochs", "1",
                 "--checkpoint", checkpoint.toString())));
         assertEquals(0, first.exitCode(), first.err());
         assertTrue(first.out().contains("checkpoint written to " + checkpoint), first.out());
         Path resumed = dir.resolve("resumed.zip");
-        TrainCommandTest.Run second = symcurv(replaceEpochs(training(resumed, 16, 5, "--optimizer", "muon", "--epochs", "2",
+        CliRun second = symcurv(replaceEpochs(training(resumed, 16, 5, "--optimizer", "muon", "--epochs", "2",
                 "--resume", checkpoint.toString())));
         assertEquals(0, second.exitCode(), second.err());
         assertTrue(second.out().contains("resuming from") && second.out().contains("epoch 2/2") && !second.out().contains("epoch 1/2"),
                 second.out());
         assertArrayEquals(parameters(straight), parameters(resumed), 0f, "bit for bit");
 
-        TrainCommandTest.Run wrong = symcurv(replaceEpochs(training(dir.resolve("wrong.zip"), 16, 5, "--optimizer", "adam",
+        CliRun wrong = symcurv(replaceEpochs(training(dir.resolve("wrong.zip"), 16, 5, "--optimizer", "adam",
                 "--epochs", "2", "--resume", checkpoint.toString())));
         assertEquals(1, wrong.exitCode());
         assertTrue(wrong.err().contains("written by the optimizer") && !wrong.err().contains("\tat "), wrong.err());
@@ -84,20 +84,20 @@ class TrainOptimizerOptionsTest {
                 {"--schedule", "linear"}, {"--refresh", "0"}, {"--damping-scope", "everywhere"}, {"--polar", "svd"},
                 {"--checkpoint-every", "5"}}) {
             String[] args = Stream.concat(Stream.of("train", "--out", output.toString()), Stream.of(bad)).toArray(String[]::new);
-            TrainCommandTest.Run run = symcurv(args);
+            CliRun run = symcurv(args);
             assertEquals(2, run.exitCode(), String.join(" ", bad) + " gave: " + run.err());
             assertTrue(run.err().contains("symcurv train --help"), run.err());
         }
-        TrainCommandTest.Run unknown = symcurv("train", "--optimizer", "bogus");
+        CliRun unknown = symcurv("train", "--optimizer", "bogus");
         assertTrue(unknown.err().contains("choose one of symmetry, shampoo, muon, adam, adamw, sgd"), unknown.err());
-        TrainCommandTest.Run scalar = symcurv("train", "--optimizer", "symmetry", "--invariant", "damped-scalar");
+        CliRun scalar = symcurv("train", "--optimizer", "symmetry", "--invariant", "damped-scalar");
         assertTrue(scalar.err().contains("global damping"), scalar.err());
         assertTrue(Files.notExists(output));
     }
 
     @Test
     void helpListsTheOptimizerOptions() {
-        TrainCommandTest.Run help = symcurv("train", "--help");
+        CliRun help = symcurv("train", "--help");
         for (String option : new String[] {"--optimizer", "--schedule", "--warmup", "--weight-decay", "--clip", "--refresh", "--damping",
                 "--invariant", "--group", "--polar", "--checkpoint", "--resume", "--max-skipped"}) {
             assertTrue(help.out().contains(option), option + " in " + help.out());

@@ -1,11 +1,10 @@
 package org.symcurv.apps;
 
+import static org.symcurv.apps.CliRun.symcurv;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -27,7 +26,6 @@ import org.symcurv.uncertainty.ClassificationMetrics;
 import org.symcurv.uncertainty.LaplaceFit;
 import org.symcurv.uncertainty.MarginalLikelihood;
 import org.symcurv.uncertainty.PosteriorFile;
-import picocli.CommandLine;
 
 /** {@code symcurv laplace}, {@code symcurv evaluate} and the uncertainty benchmark end to end on the committed Fashion-MNIST subset. */
 class UncertaintyCommandsTest {
@@ -36,27 +34,14 @@ class UncertaintyCommandsTest {
     static Path model;
     static Path data;
 
-    record Run(int exitCode, String out, String err) {
-    }
 
-    static Run symcurv(String... args) {
-        return run(SymcurvCli.commandLine(), args);
-    }
 
-    static Run run(CommandLine commandLine, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        commandLine.setOut(new PrintWriter(out, true));
-        commandLine.setErr(new PrintWriter(err, true));
-        int exitCode = commandLine.execute(args);
-        return new Run(exitCode, out.toString(), err.toString());
-    }
 
     @BeforeAll
     static void trainATinyModel() {
         data = TestData.fashionMnistSubset();
         model = dir.resolve("tiny.zip");
-        Run trained = symcurv("train", "--data", data.toString(), "--out", model.toString(), "--epochs", "2", "--hidden", "8",
+        CliRun trained = symcurv("train", "--data", data.toString(), "--out", model.toString(), "--epochs", "2", "--hidden", "8",
                 "--batch", "64", "--seed", "5", "--no-progress");
         assertEquals(0, trained.exitCode(), trained.err());
     }
@@ -64,7 +49,7 @@ class UncertaintyCommandsTest {
     @Test
     void lastLayerMarglikPosteriorMatchesTheLibraryAndEvaluates() throws Exception {
         Path posterior = dir.resolve("last.scv");
-        Run fit = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", posterior.toString(), "--last-layer",
+        CliRun fit = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", posterior.toString(), "--last-layer",
                 "--examples", "300", "--seed", "3", "--no-progress");
         assertEquals(0, fit.exitCode(), fit.err());
         for (String expected : new String[] {"posterior over the last layer (90 parameters)", "prior precision λ =", "log evidence", "posterior memory",
@@ -87,7 +72,7 @@ class UncertaintyCommandsTest {
 
         Path png = dir.resolve("reliability.png");
         Path json = dir.resolve("evaluation.json");
-        Run evaluation = symcurv("evaluate", "--model", model.toString(), "--posterior", posterior.toString(), "--data", data.toString(),
+        CliRun evaluation = symcurv("evaluate", "--model", model.toString(), "--posterior", posterior.toString(), "--data", data.toString(),
                 "--test-from", "100", "--test-count", "300", "--ood-count", "100", "--samples", "50", "--network-samples", "3",
                 "--reliability", png.toString(), "--json", json.toString());
         assertEquals(0, evaluation.exitCode(), evaluation.err());
@@ -111,7 +96,7 @@ class UncertaintyCommandsTest {
     @Test
     void gridAndPerLayerAndDiagonalPosteriors() throws Exception {
         Path grid = dir.resolve("grid.scv");
-        Run fit = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", grid.toString(), "--last-layer",
+        CliRun fit = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", grid.toString(), "--last-layer",
                 "--examples", "200", "--prior", "grid", "--validation", "150", "--grid", "-2:4:1", "--no-progress");
         assertEquals(0, fit.exitCode(), fit.err());
         double lambda = PosteriorFile.read(grid).prior().of("1_W");
@@ -120,13 +105,13 @@ class UncertaintyCommandsTest {
         assertTrue(fit.out().contains("validation NLL"), fit.out());
 
         Path layers = dir.resolve("diag-layers.scv");
-        Run perLayer = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", layers.toString(),
+        CliRun perLayer = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", layers.toString(),
                 "--structure", "diagonal", "--prior", "marglik-layer", "--examples", "200", "--no-progress");
         assertEquals(0, perLayer.exitCode(), perLayer.err());
         PosteriorFile.Contents contents = PosteriorFile.read(layers);
         assertEquals(6370, contents.fisher().spec().parameterCount());
         assertTrue(contents.prior().of("0_W") != contents.prior().of("1_W"), "one λ per layer: " + contents.prior());
-        Run evaluation = symcurv("evaluate", "--model", model.toString(), "--posterior", layers.toString(), "--data", data.toString(),
+        CliRun evaluation = symcurv("evaluate", "--model", model.toString(), "--posterior", layers.toString(), "--data", data.toString(),
                 "--test-count", "200", "--predictive", "map,glm-probit", "--shift", "noise", "--ood-count", "50");
         assertEquals(0, evaluation.exitCode(), evaluation.err());
         assertTrue(evaluation.out().contains("glm-probit") && evaluation.out().contains("noise"), evaluation.out());
@@ -137,7 +122,7 @@ class UncertaintyCommandsTest {
         IdxImages images = IdxFormat.readImages(data.resolve(FashionMnist.TRAIN_IMAGES)).slice(0, 60);
         Path idx = dir.resolve("other-idx3-ubyte");
         IdxFormat.writeImages(images, idx);
-        Run evaluation = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--test-count", "100", "--ood", idx.toString());
+        CliRun evaluation = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--test-count", "100", "--ood", idx.toString());
         assertEquals(0, evaluation.exitCode(), evaluation.err());
         assertTrue(evaluation.out().contains("OOD sets (entropy, 2,000 images each): other"), evaluation.out());
         assertTrue(!evaluation.out().contains("rotate90"), "--ood alone replaces the built-in shifts:\n" + evaluation.out());
@@ -145,30 +130,30 @@ class UncertaintyCommandsTest {
 
     @Test
     void badInputGetsAClearMessageAndNonZeroExit() throws Exception {
-        Run missing = symcurv("evaluate", "--model", dir.resolve("nope.zip").toString(), "--data", data.toString());
+        CliRun missing = symcurv("evaluate", "--model", dir.resolve("nope.zip").toString(), "--data", data.toString());
         assertEquals(1, missing.exitCode());
         assertTrue(missing.err().contains("does not exist"), missing.err());
 
-        Run noPosterior = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--predictive", "glm-probit");
+        CliRun noPosterior = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--predictive", "glm-probit");
         assertEquals(2, noPosterior.exitCode());
         assertTrue(noPosterior.err().contains("needs --posterior"), noPosterior.err());
 
         Path existing = dir.resolve("existing.scv");
         Files.writeString(existing, "keep me");
-        Run kept = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", existing.toString(), "--no-progress");
+        CliRun kept = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", existing.toString(), "--no-progress");
         assertEquals(1, kept.exitCode());
         assertTrue(kept.err().contains("already exists"), kept.err());
         assertEquals("keep me", Files.readString(existing));
 
-        Run notPosterior = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--posterior", existing.toString());
+        CliRun notPosterior = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--posterior", existing.toString());
         assertEquals(1, notPosterior.exitCode());
         assertTrue(notPosterior.err().contains("cannot read the posterior"), notPosterior.err());
 
-        Run badOod = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--ood", dir.resolve("none.idx").toString());
+        CliRun badOod = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--ood", dir.resolve("none.idx").toString());
         assertEquals(1, badOod.exitCode());
         assertTrue(badOod.err().contains("cannot read the OOD images"), badOod.err());
 
-        Run fixedWithoutValue = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", dir.resolve("x.scv").toString(),
+        CliRun fixedWithoutValue = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", dir.resolve("x.scv").toString(),
                 "--prior", "fixed");
         assertEquals(2, fixedWithoutValue.exitCode());
         assertTrue(fixedWithoutValue.err().contains("--prior-precision"), fixedWithoutValue.err());
@@ -177,7 +162,7 @@ class UncertaintyCommandsTest {
     @Test
     void benchmarkRunsEndToEndOnTheSubset() throws Exception {
         Path out = dir.resolve("bench");
-        Run run = symcurv("bench", "uncertainty", "--model", model.toString(), "--data", data.toString(), "--train-images", "2000", "--examples", "200", "--validation", "100",
+        CliRun run = symcurv("bench", "uncertainty", "--model", model.toString(), "--data", data.toString(), "--train-images", "2000", "--examples", "200", "--validation", "100",
                 "--ood-count", "50", "--samples", "20", "--network-samples", "2", "--grid", "-1:2:1", "--only", "diagonal-last,symmetry-last",
                 "--out-dir", out.toString());
         assertEquals(0, run.exitCode(), run.err() + run.out());

@@ -32,7 +32,7 @@ class BrokerOutageTest {
         int half = task.size() / 2;
         try (EmbeddedBroker broker = EmbeddedBroker.start(dir.resolve("broker"), 0, Duration.ofSeconds(120))) {
             send(broker.bootstrap(), "outage", "m", json(task.subList(0, half)));
-            CompletableFuture<StreamTesting.Run> service = CompletableFuture.supplyAsync(() -> StreamTesting.symcurv("stream",
+            CompletableFuture<org.symcurv.apps.CliRun> service = CompletableFuture.supplyAsync(() -> org.symcurv.apps.CliRun.symcurv("stream",
                     "--bootstrap", broker.bootstrap(), "--topic", "outage", "--events-topic", "outage-events", "--dead-letter-topic",
                     "outage-dead", "--group", "outage", "--checkpoint-dir", dir.resolve("ckpt").toString(), "--checkpoint-interval", "1",
                     "--stop-after-tasks", "1"));
@@ -47,7 +47,7 @@ class BrokerOutageTest {
             assertTrue(!service.isDone(), () -> "the service gave up while the broker was away: " + service.join());
             broker.restart(Duration.ofSeconds(120));
             send(broker.bootstrap(), "outage", "m", json(task.subList(half, task.size())));
-            StreamTesting.Run run = service.get(4, TimeUnit.MINUTES);
+            org.symcurv.apps.CliRun run = service.get(4, TimeUnit.MINUTES);
             assertEquals(0, run.exitCode(), run.out() + run.err());
             List<JsonNode> consolidated = events(broker.bootstrap(), "outage-events", "task-consolidated");
             assertEquals(1, consolidated.size());

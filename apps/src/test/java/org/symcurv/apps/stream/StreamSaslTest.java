@@ -2,7 +2,7 @@ package org.symcurv.apps.stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.symcurv.apps.stream.StreamTesting.symcurv;
+import static org.symcurv.apps.CliRun.symcurv;
 
 import java.io.Writer;
 import java.net.InetAddress;
@@ -93,10 +93,10 @@ class StreamSaslTest {
     @Test
     void theCredentialsOfAConfigFileReachEveryClient() throws Exception {
         Path config = writeConfig("good.properties", "symcurv-secret");
-        StreamTesting.Run produced = symcurv("produce", "--bootstrap", bootstrap, "--config", config.toString(), "--topic", "sasl",
+        org.symcurv.apps.CliRun produced = symcurv("produce", "--bootstrap", bootstrap, "--config", config.toString(), "--topic", "sasl",
                 "--stream", "permuted", "--tasks", "1", "--examples", "1000", "--holdout", "200", "--model", "m");
         assertEquals(0, produced.exitCode(), produced.out() + produced.err());
-        StreamTesting.Run run = symcurv("stream", "--bootstrap", bootstrap, "--config", config.toString(), "--topic", "sasl",
+        org.symcurv.apps.CliRun run = symcurv("stream", "--bootstrap", bootstrap, "--config", config.toString(), "--topic", "sasl",
                 "--group", "sasl", "--events-topic", "sasl-events", "--dead-letter-topic", "sasl-dead", "--stop-after-tasks", "1",
                 "--checkpoint-dir", dir.resolve("ckpt").toString());
         assertEquals(0, run.exitCode(), run.out() + run.err());
@@ -106,7 +106,7 @@ class StreamSaslTest {
     @Test
     void aWrongPasswordStopsTheServiceNamingTheSettingsToCheck() throws Exception {
         Path config = writeConfig("wrong.properties", "not-the-password");
-        StreamTesting.Run run = symcurv("stream", "--bootstrap", bootstrap, "--config", config.toString(), "--topic", "sasl-wrong",
+        org.symcurv.apps.CliRun run = symcurv("stream", "--bootstrap", bootstrap, "--config", config.toString(), "--topic", "sasl-wrong",
                 "--group", "sasl-wrong", "--stop-when-idle", "30", "--checkpoint-dir", dir.resolve("ckpt-wrong").toString());
         assertEquals(1, run.exitCode(), run.out() + run.err());
         assertTrue(run.err().contains("refused") && run.err().contains("sasl.jaas.config") && !run.err().contains("unexpected failure"),

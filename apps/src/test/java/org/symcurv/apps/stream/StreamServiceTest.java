@@ -9,7 +9,7 @@ import static org.symcurv.apps.stream.StreamTesting.header;
 import static org.symcurv.apps.stream.StreamTesting.json;
 import static org.symcurv.apps.stream.StreamTesting.readAll;
 import static org.symcurv.apps.stream.StreamTesting.send;
-import static org.symcurv.apps.stream.StreamTesting.symcurv;
+import static org.symcurv.apps.CliRun.symcurv;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
@@ -60,14 +60,14 @@ class StreamServiceTest {
 
     @Test
     void permutedStreamOfThreeTasksEndsAboveSeventyPercentOnEveryTask() throws Exception {
-        StreamTesting.Run produced = symcurv("produce", "--bootstrap", broker.bootstrap(), "--topic", "permuted", "--stream", "permuted",
+        org.symcurv.apps.CliRun produced = symcurv("produce", "--bootstrap", broker.bootstrap(), "--topic", "permuted", "--stream", "permuted",
                 "--tasks", "3", "--examples", "5000", "--holdout", "500", "--model", "fmnist");
         assertEquals(0, produced.exitCode(), produced.err());
         // topic, group and the stopping rule from a properties file; a Kafka client setting passes through to the clients
         Path config = dir.resolve("stream.properties");
         Files.writeString(config, "symcurv.topic=permuted\nsymcurv.group=permuted\nsymcurv.stop-after-tasks=3\n"
                 + "symcurv.events-topic=permuted-events\nclient.id=symcurv-test\n");
-        StreamTesting.Run run = symcurv("stream", "--bootstrap", broker.bootstrap(), "--config", config.toString(),
+        org.symcurv.apps.CliRun run = symcurv("stream", "--bootstrap", broker.bootstrap(), "--config", config.toString(),
                 "--dead-letter-topic", "permuted-dead", "--checkpoint-dir", dir.resolve("ckpt-permuted").toString());
         assertEquals(0, run.exitCode(), run.out() + run.err());
         assertTrue(run.out().contains("task task-2 consolidated"), run.out());
@@ -130,7 +130,7 @@ class StreamServiceTest {
         values.add(RecordCodec.encodeBinary(task.get(examples))); // the end-task record again: ignored
         send(broker.bootstrap(), "bad", "m", values);
 
-        StreamTesting.Run run = symcurv("stream", "--bootstrap", broker.bootstrap(), "--topic", "bad", "--events-topic", "bad-events",
+        org.symcurv.apps.CliRun run = symcurv("stream", "--bootstrap", broker.bootstrap(), "--topic", "bad", "--events-topic", "bad-events",
                 "--dead-letter-topic", "bad-dead", "--group", "bad", "--checkpoint-dir", dir.resolve("ckpt-bad").toString(),
                 "--stop-when-idle", "4");
         assertEquals(0, run.exitCode(), run.out() + run.err());

@@ -2,8 +2,6 @@ package org.symcurv.apps.stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,27 +17,15 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.symcurv.apps.SymcurvCli;
 
-/** Helpers of the streaming tests: run the CLI, write and read topics of a real broker, read committed offsets. */
+/** Helpers of the streaming tests: write and read topics of a real broker, read committed offsets (the CLI runs through {@link org.symcurv.apps.CliRun}). */
 final class StreamTesting {
     static final ObjectMapper JSON = new ObjectMapper();
 
     private StreamTesting() {
     }
 
-    record Run(int exitCode, String out, String err) {
-    }
 
-    static Run symcurv(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var commandLine = SymcurvCli.commandLine();
-        commandLine.setOut(new PrintWriter(out, true));
-        commandLine.setErr(new PrintWriter(err, true));
-        int exitCode = commandLine.execute(args);
-        return new Run(exitCode, out.toString(), err.toString());
-    }
 
     static void createTopic(String bootstrap, String topic) throws Exception {
         createTopic(bootstrap, topic, 1);
