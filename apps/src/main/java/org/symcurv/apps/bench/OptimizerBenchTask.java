@@ -69,14 +69,7 @@ record OptimizerBenchTask(String name, String description, String metric, String
 
     /** Benchmark 1: Fashion-MNIST, 784-256-256-10 ReLU MLP, batch 128, test cross-entropy on all 10,000 test images. */
     static OptimizerBenchTask fashionMlp(Path dataDir) throws IOException {
-        Path dir = FashionMnist.locate(dataDir);
-        ImageDataSet train = FashionMnist.loadTrain(dir);
-        ImageDataSet test = FashionMnist.loadTest(dir);
-        MlpArchitecture architecture = new MlpArchitecture(784, List.of(256, 256), HiddenActivation.RELU, 10);
-        return new OptimizerBenchTask("mlp", "Fashion-MNIST, " + architecture.describe() + " MLP (" + architecture.parameterCount()
-                + " parameters), batch 128; test cross-entropy on the 10,000 test images", "loss", "test loss (cross-entropy)", 128,
-                1200, ArrayTrainingData.classification(train), Evaluator.classification(test.features(), test.labelsOneHot()),
-                seed -> TrainCommand.newNetwork(architecture, seed), standardGrids());
+        return fashionMlp("mlp", List.of(256, 256), dataDir);
     }
 
     /**
@@ -85,11 +78,15 @@ record OptimizerBenchTask(String name, String description, String metric, String
      * steps): a check that this implementation reproduces it.
      */
     static OptimizerBenchTask fashionWideMlp(Path dataDir) throws IOException {
+        return fashionMlp("mlp-wide", List.of(1200), dataDir);
+    }
+
+    private static OptimizerBenchTask fashionMlp(String name, List<Integer> hidden, Path dataDir) throws IOException {
         Path dir = FashionMnist.locate(dataDir);
         ImageDataSet train = FashionMnist.loadTrain(dir);
         ImageDataSet test = FashionMnist.loadTest(dir);
-        MlpArchitecture architecture = new MlpArchitecture(784, List.of(1200), HiddenActivation.RELU, 10);
-        return new OptimizerBenchTask("mlp-wide", "Fashion-MNIST, " + architecture.describe() + " MLP (" + architecture.parameterCount()
+        MlpArchitecture architecture = new MlpArchitecture(784, hidden, HiddenActivation.RELU, 10);
+        return new OptimizerBenchTask(name, "Fashion-MNIST, " + architecture.describe() + " MLP (" + architecture.parameterCount()
                 + " parameters), batch 128; test cross-entropy on the 10,000 test images", "loss", "test loss (cross-entropy)", 128,
                 1200, ArrayTrainingData.classification(train), Evaluator.classification(test.features(), test.labelsOneHot()),
                 seed -> TrainCommand.newNetwork(architecture, seed), standardGrids());
