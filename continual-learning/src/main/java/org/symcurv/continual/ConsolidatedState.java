@@ -32,8 +32,8 @@ import org.symcurv.optimizer.train.Trainer;
  * <p>On disk (format version {@value #FORMAT_VERSION}, big-endian): magic {@code "SYMCEWC\n"}, {@code int32} version,
  * {@code int32} body length, the body, {@code int32} CRC-32 of the body. The body holds method, mode, {@code γ}, task count,
  * the network's architecture line ({@link Trainer#architecture}), parameter count, then per anchor {@code θ*} and each kind's
- * block (arrays as {@link ArrayCodec} writes them; version 1 used ND4J's element-by-element binary form, about twenty
- * times slower to write, and is still read). The symmetry spec is not stored: it is a function of the network and the method
+ * block (arrays as {@link ArrayCodec} writes them; version 1 used ND4J's own binary form and is
+ * still read). The symmetry spec is not stored: it is a function of the network and the method
  * ({@link TaskFisher#spec}), so reading needs the network and refuses a state written for another one. Writes are atomic
  * (temporary sibling, renamed into place).
  *

@@ -18,7 +18,7 @@ import org.symcurv.core.io.ArrayCodec;
  * An optimizer state as a tree of named entries (Optax's pytree, for checkpoints): arrays, exact integers,
  * doubles and nested trees. Arrays come back bit for bit with their data type and shape: float32 and float64 ones in
  * bulk ({@link ArrayCodec}), any other type in ND4J's binary format (format version 2; version 1, ND4J's format for
- * every array and about twenty times slower to write, is still read). Immutable; arrays are copied in and out.
+ * every array, is still read). Immutable; arrays are copied in and out.
  */
 public final class StateTree {
     /** Format version written by {@link #write}; {@link #read} also reads version 1 and refuses any other. */

@@ -213,23 +213,8 @@ public final class CurvatureFile {
             out.writeByte(diagonal ? 1 : 0);
             for (long f = 0; f < layout.familySize(); f++) {
                 INDArray member = diagonal ? block.getRow(f) : block.slice(f);
-                writeValues(out, Nd4j.toFlattened('c', member), type);
+                ArrayCodec.writeValues(out, member);
             }
-        }
-    }
-
-    /** The row-major values of {@code flat} ({@code [1, n]}), bit for bit. */
-    private static void writeValues(DataOutputStream out, INDArray flat, DataType type) throws IOException {
-        if (type == DataType.DOUBLE) {
-            double[] values = flat.toDoubleVector();
-            ByteBuffer bytes = ByteBuffer.allocate(values.length * Double.BYTES);
-            bytes.asDoubleBuffer().put(values);
-            out.write(bytes.array());
-        } else {
-            float[] values = flat.toFloatVector();
-            ByteBuffer bytes = ByteBuffer.allocate(values.length * Float.BYTES);
-            bytes.asFloatBuffer().put(values);
-            out.write(bytes.array());
         }
     }
 
