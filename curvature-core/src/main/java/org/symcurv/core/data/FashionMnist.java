@@ -113,7 +113,7 @@ public final class FashionMnist {
     }
 
     /** The file {@code name} in {@code dir}, or its uncompressed twin without {@code .gz}; null when neither exists. */
-    private static Path resolveExisting(Path dir, String name) {
+    static Path resolveExisting(Path dir, String name) {
         Path compressed = dir.resolve(name);
         if (Files.isRegularFile(compressed)) {
             return compressed;
