@@ -56,6 +56,10 @@ public final class StreamCommand implements Callable<Integer> {
             description = "Topic of malformed records, with the reason in header symcurv.reason (default: ${DEFAULT-VALUE}).")
     String deadLetterTopic;
 
+    @Option(names = "--predictions-topic", paramLabel = "NAME", defaultValue = "symcurv-predictions",
+            description = "Topic of the answers to predict records (default: ${DEFAULT-VALUE}).")
+    String predictionsTopic;
+
     @Option(names = "--group", paramLabel = "ID", defaultValue = "symcurv-stream",
             description = "Consumer group; instances in one group share the partitions (default: ${DEFAULT-VALUE}).")
     String group;
@@ -147,7 +151,7 @@ public final class StreamCommand implements Callable<Integer> {
         OptimizerSettings optimizer = OptimizerSettings.defaults(Recipe.ADAM).withSchedule(LearningRateSchedule.warmupConstant(learningRate, 0));
         MlpArchitecture architecture = new MlpArchitecture(features, hidden, activation, classes);
         ModelStream.LearnerSource learners = ContinualLearners.of(architecture, ewc, optimizer, seed);
-        StreamService.Settings settings = new StreamService.Settings(topic, eventsTopic, deadLetterTopic, group, instanceId,
+        StreamService.Settings settings = new StreamService.Settings(topic, eventsTopic, deadLetterTopic, predictionsTopic, group, instanceId,
                 checkpointDir.resolve(group), features, classes, batch, fisherExamples, seed, seconds(checkpointSeconds),
                 seconds(reportSeconds), stopWhenIdle == null ? null : seconds(stopWhenIdle), stopAfterTasks, bootstrap, kafka);
         out.printf(Locale.ROOT, "symcurv stream: %s -> %s (events), %s (dead letters); group %s; brokers %s%n", topic, eventsTopic,

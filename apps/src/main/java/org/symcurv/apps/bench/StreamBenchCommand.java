@@ -83,6 +83,15 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
     @Option(names = "--latency-examples", paramLabel = "N", defaultValue = "500", description = "Training examples per latency task (default: ${DEFAULT-VALUE}).")
     int latencyExamples;
 
+    @Option(names = "--latency-rate", paramLabel = "N", defaultValue = "1000",
+            description = "Examples/s at which the latency tasks are produced, a predict record after every --predict-every of them "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int latencyRate;
+
+    @Option(names = "--predict-every", paramLabel = "N", defaultValue = "10",
+            description = "Examples between two predict records in the latency tasks (default: ${DEFAULT-VALUE}).")
+    int predictEvery;
+
     @Option(names = "--encoding", paramLabel = "FORMAT", defaultValue = "binary", description = "json or binary (default: ${DEFAULT-VALUE}).")
     String encoding;
 
@@ -118,8 +127,9 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             case "binary" -> true;
             default -> throw new ParameterException(spec.commandLine(), "--encoding must be json or binary, got '" + encoding + "'");
         };
-        if (tasks < 1 || examples < 1 || latencyTasks < 0 || latencyExamples < 1 || batch < 1) {
-            throw new ParameterException(spec.commandLine(), "--tasks, --examples, --latency-examples and --batch must be at least 1");
+        if (tasks < 1 || examples < 1 || latencyTasks < 0 || latencyExamples < 1 || batch < 1 || latencyRate < 1 || predictEvery < 1) {
+            throw new ParameterException(spec.commandLine(), "--tasks, --examples, --latency-examples, --latency-rate, --predict-every and "
+                    + "--batch must be at least 1");
         }
         if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
             throw new ParameterException(spec.commandLine(), "--lr must be a positive number, got " + learningRate);
@@ -177,7 +187,8 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             EwcSettings ewc = EwcSettings.of(ContinualMethod.EWC_SYMMETRY, 100);
             OptimizerSettings optimizer = OptimizerSettings.defaults(Recipe.ADAM).withSchedule(LearningRateSchedule.warmupConstant(learningRate, 0));
             ModelStream.LearnerSource learners = ContinualLearners.of(architecture, ewc, optimizer, seed);
-            StreamService.Settings settings = new StreamService.Settings(topic, events, run + "-dead", run, null,
+            String predictions = run + "-predictions";
+            StreamService.Settings settings = new StreamService.Settings(topic, events, run + "-dead", predictions, run, null,
                     outDir.resolve("checkpoints").resolve(run), 784, 10, batch, fisherExamples, seed, Duration.ofSeconds(10), Duration.ofSeconds(5),
                     null, 0, brokers, new KafkaSettings(new Properties()));
             Recorder recorder = new Recorder(tasks);
@@ -204,13 +215,38 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             out.flush();
 
             List<Double> latencies = new ArrayList<>();
-            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProps);
+            PredictionReader answers = new PredictionReader(brokers, predictions);
+            Thread answerThread = new Thread(answers, "bench-predictions");
+            answerThread.setDaemon(true);
+            answerThread.start();
+            int requests = 0;
+            Properties pacedProps = new Properties();
+            pacedProps.putAll(producerProps);
+            pacedProps.put("linger.ms", "0");
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pacedProps);
                  KafkaConsumer<byte[], byte[]> reader = eventReader(brokers, events)) {
                 for (int k = tasks; k < tasks + latencyTasks; k++) {
+                    // the task's records at --latency-rate examples/s, a predict record (a held-back image) after every
+                    // --predict-every examples: predictions answered while the service trains
                     List<StreamRecord> task = latencySource.task("bench", k);
+                    long pacedStart = System.nanoTime();
+                    float[] probe = null;
                     for (int i = 0; i < task.size() - 1; i++) {
                         StreamRecord r = task.get(i);
+                        if (probe == null && r instanceof StreamRecord.Example e && e.split() == StreamRecord.Split.HOLDOUT) {
+                            probe = e.features();
+                        }
                         producer.send(new ProducerRecord<>(topic, 0, key, binary ? RecordCodec.encodeBinary(r) : RecordCodec.encodeJson(r)));
+                        if (probe != null && (i + 1) % predictEvery == 0) {
+                            StreamRecord.Predict predict = new StreamRecord.Predict("bench", "req-" + requests++, probe);
+                            producer.send(new ProducerRecord<>(topic, 0, key,
+                                    binary ? RecordCodec.encodeBinary(predict) : RecordCodec.encodeJson(predict)));
+                        }
+                        long due = pacedStart + (long) ((i + 1) * 1e9 / latencyRate);
+                        long wait = due - System.nanoTime();
+                        if (wait > 1_000_000) {
+                            Thread.sleep(wait / 1_000_000);
+                        }
                     }
                     producer.flush();
                     StreamRecord end = task.get(task.size() - 1);
@@ -221,8 +257,11 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
                     latencies.add((System.nanoTime() - sent) / 1e6);
                 }
             }
+            answers.awaitAnswers(requests, Duration.ofMinutes(2));
+            answers.stop();
             service.stop();
             StreamService.Summary summary = running.get(2, TimeUnit.MINUTES);
+            List<Double> predictionLatencies = answers.latencies().stream().sorted().toList();
 
             List<Double> consolidations = recorder.ends.stream().map(e -> e.consolidation().seconds()).toList();
             double maxConsolidation = consolidations.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
@@ -240,6 +279,12 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
                 table.row("end-to-end latency, end-task produced → consolidated event read, median (ms)", Table.millis(sorted.get(sorted.size() / 2)), "", "");
                 table.row("end-to-end latency, max (ms)", Table.millis(sorted.get(sorted.size() - 1)), "", "");
             }
+            if (!predictionLatencies.isEmpty()) {
+                table.row(String.format(Locale.ROOT, "prediction latency while training at %,d examples/s, p50 / p99 of %d (ms)", latencyRate,
+                                predictionLatencies.size()),
+                        Table.millis(quantile(predictionLatencies, 0.5)) + " / " + Table.millis(quantile(predictionLatencies, 0.99)), "", "");
+            }
+            table.row("prediction answers / errors / requests", answers.latencies().size() + " / " + answers.errors() + " / " + requests, "", "");
             table.row("service time polling / decoding / learning / checkpointing (s)", String.format(Locale.ROOT, "%.1f / %.1f / %.1f / %.1f",
                     summary.pollSeconds(), summary.decodeSeconds(), summary.learnSeconds(), summary.checkpointSeconds()), "", "");
             if (recorder.ends.size() >= tasks) {
@@ -273,6 +318,14 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             json.put("examplesPerSecondBetweenConsolidations", perSecondTraining);
             json.put("consolidationSeconds", consolidations);
             json.put("latencyMillis", latencies);
+            json.put("latencyRate", latencyRate);
+            json.put("predictionRequests", requests);
+            json.put("predictionErrors", answers.errors());
+            json.put("predictionLatencyMillis", predictionLatencies);
+            if (!predictionLatencies.isEmpty()) {
+                json.put("predictionLatencyP50Millis", quantile(predictionLatencies, 0.5));
+                json.put("predictionLatencyP99Millis", quantile(predictionLatencies, 0.99));
+            }
             Map<String, Object> split = new LinkedHashMap<>();
             split.put("seconds", summary.seconds());
             split.put("poll", summary.pollSeconds());
@@ -333,6 +386,68 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             }
         }
         throw new IllegalStateException("no task-consolidated event for " + task + " within 5 minutes");
+    }
+
+    /** The {@code q}-quantile of sorted values (nearest rank). */
+    static double quantile(List<Double> sorted, double q) {
+        int rank = (int) Math.ceil(q * sorted.size());
+        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, rank - 1)));
+    }
+
+    /**
+     * Reads the predictions topic on its own thread: each answer's latency is the time it is read minus its request's
+     * record timestamp (set by the producer on this machine's clock).
+     */
+    private static final class PredictionReader implements Runnable {
+        private final KafkaConsumer<byte[], byte[]> consumer;
+        private final List<Double> latencies = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final java.util.concurrent.atomic.AtomicInteger errors = new java.util.concurrent.atomic.AtomicInteger();
+        private volatile boolean stopping;
+
+        PredictionReader(String brokers, String topic) {
+            consumer = eventReader(brokers, topic);
+        }
+
+        @Override
+        public void run() {
+            ObjectMapper json = new ObjectMapper();
+            try {
+                while (!stopping) {
+                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(20))) {
+                        long now = System.currentTimeMillis();
+                        JsonNode n = json.readTree(r.value());
+                        if ("prediction".equals(n.path("event").asText())) {
+                            latencies.add((double) (now - n.path("requestTimestampMs").asLong()));
+                        } else {
+                            errors.incrementAndGet();
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            } finally {
+                consumer.close();
+            }
+        }
+
+        void awaitAnswers(int expected, Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (latencies.size() + errors.get() < expected && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+        }
+
+        void stop() {
+            stopping = true;
+        }
+
+        List<Double> latencies() {
+            return latencies;
+        }
+
+        int errors() {
+            return errors.get();
+        }
     }
 
     private static void deleteRecursively(Path dir) throws IOException {

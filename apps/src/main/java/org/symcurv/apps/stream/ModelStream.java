@@ -63,6 +63,8 @@ public final class ModelStream {
     private long taskTrained;
     private long taskDuplicates;
     private long trainedTotal;
+    /** Optimizer steps applied (a step whose loss or gradient was not finite is skipped and not counted). */
+    private long stepsTrained;
     /** The consolidated-tasks file last written or read, or null. */
     private ConsolidatedTasksFile.Reference tasksFile;
 
@@ -142,6 +144,34 @@ public final class ModelStream {
         return trainedTotal;
     }
 
+    /** Optimizer steps applied so far, over all tasks. */
+    public long stepsTrained() {
+        return stepsTrained;
+    }
+
+    /**
+     * The model's answer to one input and the version of the model that gave it.
+     *
+     * @param probabilities     {@code softmax(f(x))}, {@code [numClasses]}
+     * @param tasksConsolidated tasks consolidated so far
+     * @param stepsTrained      optimizer steps applied so far
+     * @param currentTask       the task being learned, or null between tasks
+     */
+    public record Prediction(double[] probabilities, int tasksConsolidated, long stepsTrained, long examplesTrained, String currentTask) {
+    }
+
+    /**
+     * The network's class probabilities for one input, as the model stands now (examples still in the minibatch being
+     * filled are not trained on yet).
+     *
+     * @param features {@code [featureCount]}, not modified
+     */
+    public Prediction predict(float[] features) {
+        INDArray x = Nd4j.create(features, new long[] {1, featureCount}, DataType.FLOAT);
+        double[] p = learner.network().output(x, false).castTo(DataType.DOUBLE).toDoubleVector();
+        return new Prediction(p, consolidated.size(), stepsTrained, trainedTotal, currentTask);
+    }
+
     /**
      * Takes one example: buffered for training (a step is taken when the minibatch is full), held back for evaluation,
      * or ignored as a duplicate.
@@ -207,7 +237,9 @@ public final class ModelStream {
         if (n == 0) {
             return;
         }
-        learner.trainOn(new DataSet(pending.featureMatrix(featureCount), pending.oneHot(numClasses)));
+        if (learner.trainOn(new DataSet(pending.featureMatrix(featureCount), pending.oneHot(numClasses))).applied()) {
+            stepsTrained++;
+        }
         pending.clear();
         taskTrained += n;
         trainedTotal += n;
@@ -343,6 +375,7 @@ public final class ModelStream {
         out.writeLong(taskTrained);
         out.writeLong(taskDuplicates);
         out.writeLong(trainedTotal);
+        out.writeLong(stepsTrained);
     }
 
     /** The file of the consolidated tasks so far (written when missing), or null when none is consolidated. */
@@ -369,8 +402,12 @@ public final class ModelStream {
     }
 
     /** Reads what {@link #write} wrote; the learner is rebuilt by {@code learners}. */
-    static ModelStream read(DataInputStream in, Path tasksDir, Path checkpoint, LearnerSource learners, int batchSize, int fisherExamples,
-                            long seed, int featureCount, int numClasses) throws IOException {
+    /**
+     * @param formatVersion the checkpoint's format version: 4, or 3 (written before the step count was kept; its models
+     *                      count their steps from 0)
+     */
+    static ModelStream read(DataInputStream in, int formatVersion, Path tasksDir, Path checkpoint, LearnerSource learners, int batchSize,
+                            int fisherExamples, long seed, int featureCount, int numClasses) throws IOException {
         String model = in.readUTF();
         INDArray parameters = org.symcurv.core.io.ArrayCodec.read(in);
         ConsolidatedTasksFile.Reference ref = in.readBoolean() ? new ConsolidatedTasksFile.Reference(in.readUTF(), in.readInt(), in.readLong())
@@ -426,6 +463,7 @@ public final class ModelStream {
         m.taskTrained = in.readLong();
         m.taskDuplicates = in.readLong();
         m.trainedTotal = in.readLong();
+        m.stepsTrained = formatVersion >= 4 ? in.readLong() : 0;
         return m;
     }
 

@@ -22,10 +22,13 @@ import java.util.List;
  * it. What the consolidated tasks fix (EWC anchors and Fishers, their held-back examples) is not rewritten each time: it
  * is in a {@link ConsolidatedTasksFile} under {@code <topic>-<partition>.tasks/}, written once per consolidation before
  * the first checkpoint that refers to it by name and CRC-32; files no checkpoint refers to any more are deleted after the
- * rename. Other format versions (1 and 2 kept everything in this file) are refused with the version named.
+ * rename. Version 3 (without the models' step counts) is still read; versions 1 and 2 (which kept everything in this
+ * file) are refused with the version named.
  */
 public record PartitionCheckpoint(String topic, int partition, long nextOffset, List<ModelStream> models) {
-    public static final int FORMAT_VERSION = 3;
+    public static final int FORMAT_VERSION = 4;
+    /** Version 3 lacks each model's step count (read as 0); everything else is as in version 4. */
+    private static final int OLDEST_READ_VERSION = 3;
     private static final String MAGIC = "SYMCURV-STREAM-CHECKPOINT";
 
     public static Path file(Path dir, String topic, int partition) {
@@ -92,8 +95,9 @@ public record PartitionCheckpoint(String topic, int partition, long nextOffset, 
                 throw new IOException(file + " is not a symcurv stream checkpoint");
             }
             int version = in.readInt();
-            if (version != FORMAT_VERSION) {
-                throw new IOException(file + " has checkpoint format version " + version + "; this build reads version " + FORMAT_VERSION
+            if (version < OLDEST_READ_VERSION || version > FORMAT_VERSION) {
+                throw new IOException(file + " has checkpoint format version " + version + "; this build reads versions "
+                        + OLDEST_READ_VERSION + " and " + FORMAT_VERSION
                         + ": finish the partition with the symcurv build that wrote it, or move the file away to relearn the partition "
                         + "from its first offset");
             }
@@ -106,7 +110,7 @@ public record PartitionCheckpoint(String topic, int partition, long nextOffset, 
             int n = in.readInt();
             List<ModelStream> models = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                models.add(ModelStream.read(in, ConsolidatedTasksFile.directory(dir, topic, partition), file, learners, batchSize,
+                models.add(ModelStream.read(in, version, ConsolidatedTasksFile.directory(dir, topic, partition), file, learners, batchSize,
                         fisherExamples, seed, featureCount, numClasses));
             }
             return new PartitionCheckpoint(t, p, next, models);

@@ -25,13 +25,15 @@ import java.util.Arrays;
  * <pre>
  * {"v":1,"type":"example","model":"fmnist","task":"task-0","id":17,"split":"train","label":3,"features":[0.0,0.5,…]}
  * {"v":1,"type":"end-task","model":"fmnist","task":"task-0","examples":6000}
+ * {"v":1,"type":"predict","model":"fmnist","request":"r-17","features":[0.0,0.5,…]}
  * </pre>
  * {@code split} is {@code train} (the default) or {@code holdout}; {@code examples} is optional.
  *
  * <p><b>Binary</b> (big-endian): magic {@code 0x53 0x43} ("SC"), version byte, type byte (1 example, 2 end-task),
  * model and task as an unsigned 16-bit byte count and UTF-8; then for an example {@code int64 id},
  * {@code uint8 split} (0 train, 1 holdout), {@code int32 label}, {@code int32 n} and {@code n} IEEE-754
- * {@code float32} features; for an end-task {@code int64 examples}. A value is binary when it starts with the
+ * {@code float32} features; for an end-task {@code int64 examples}. A predict record (type 3) has the request id where
+ * the others have the task id, then {@code int32 n} and the {@code n} features. A value is binary when it starts with the
  * magic, JSON otherwise.
  */
 public final class RecordCodec {
@@ -39,6 +41,7 @@ public final class RecordCodec {
     static final byte MAGIC_1 = 0x43;
     static final byte TYPE_EXAMPLE = 1;
     static final byte TYPE_END_TASK = 2;
+    static final byte TYPE_PREDICT = 3;
     private static final int MAX_ID_BYTES = 256;
 
     private static final JsonFactory JSON = JsonFactory.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
@@ -81,6 +84,11 @@ public final class RecordCodec {
         StreamRecord record = value.length >= 2 && value[0] == MAGIC_0 && value[1] == MAGIC_1 ? decodeBinary(value) : decodeJson(value);
         if (record instanceof StreamRecord.Example e) {
             check(e);
+        } else if (record instanceof StreamRecord.Predict p) {
+            if (p.model().isEmpty()) {
+                throw new MalformedRecordException("empty model id in a predict record; it must be a non-empty string");
+            }
+            checkFeatures(p.features(), "predict request '" + p.request() + "'");
         }
         return record;
     }
@@ -89,18 +97,21 @@ public final class RecordCodec {
         if (e.model().isEmpty() || e.task().isEmpty()) {
             throw new MalformedRecordException("empty model or task id; both must be non-empty strings");
         }
-        if (e.features().length != featureCount) {
-            throw new MalformedRecordException("wrong feature count: example " + e.id() + " of task '" + e.task() + "' has "
-                    + e.features().length + " features, this stream expects " + featureCount);
-        }
-        for (int i = 0; i < e.features().length; i++) {
-            if (!Float.isFinite(e.features()[i])) {
-                throw new MalformedRecordException("non-finite feature: feature " + i + " of example " + e.id() + " of task '" + e.task()
-                        + "' is " + e.features()[i]);
-            }
-        }
+        checkFeatures(e.features(), "example " + e.id() + " of task '" + e.task() + "'");
         if (e.label() < 0 || e.label() >= numClasses) {
             throw new MalformedRecordException("label " + e.label() + " of example " + e.id() + " is outside the classes 0.." + (numClasses - 1));
+        }
+    }
+
+    private void checkFeatures(float[] features, String what) throws MalformedRecordException {
+        if (features.length != featureCount) {
+            throw new MalformedRecordException("wrong feature count: " + what + " has " + features.length + " features, this stream expects "
+                    + featureCount);
+        }
+        for (int i = 0; i < features.length; i++) {
+            if (!Float.isFinite(features[i])) {
+                throw new MalformedRecordException("non-finite feature: feature " + i + " of " + what + " is " + features[i]);
+            }
         }
     }
 
@@ -111,6 +122,7 @@ public final class RecordCodec {
         String type = null;
         String model = null;
         String task = null;
+        String request = null;
         Long id = null;
         String split = null;
         Integer label = null;
@@ -128,6 +140,7 @@ public final class RecordCodec {
                     case "type" -> type = stringField(p, t, "type");
                     case "model" -> model = stringField(p, t, "model");
                     case "task" -> task = stringField(p, t, "task");
+                    case "request" -> request = stringField(p, t, "request");
                     case "id" -> id = longField(p, t, "id");
                     case "split" -> split = stringField(p, t, "split");
                     case "label" -> label = intField(p, t, "label");
@@ -151,9 +164,14 @@ public final class RecordCodec {
             throw new MalformedRecordException("unknown version " + version + ": this build reads version " + StreamRecord.VERSION);
         }
         if (type == null) {
-            throw new MalformedRecordException("missing \"type\": expected \"example\" or \"end-task\"");
+            throw new MalformedRecordException("missing \"type\": expected \"example\", \"end-task\" or \"predict\"");
         }
         require(model, "model");
+        if (type.equals("predict")) {
+            require(request, "request");
+            require(features, "features");
+            return new StreamRecord.Predict(model, request, features);
+        }
         require(task, "task");
         switch (type) {
             case "example" -> {
@@ -165,7 +183,7 @@ public final class RecordCodec {
             case "end-task" -> {
                 return new StreamRecord.EndTask(model, task, examples);
             }
-            default -> throw new MalformedRecordException("unknown record type '" + type + "': expected \"example\" or \"end-task\"");
+            default -> throw new MalformedRecordException("unknown record type '" + type + "': expected \"example\", \"end-task\" or \"predict\"");
         }
     }
 
@@ -270,6 +288,15 @@ public final class RecordCodec {
                 if (end.examples() >= 0) {
                     g.writeNumberField("examples", end.examples());
                 }
+            } else if (record instanceof StreamRecord.Predict p) {
+                g.writeStringField("type", "predict");
+                g.writeStringField("model", p.model());
+                g.writeStringField("request", p.request());
+                g.writeArrayFieldStart("features");
+                for (float f : p.features()) {
+                    g.writeNumber(f);
+                }
+                g.writeEndArray();
             }
             g.writeEndObject();
         } catch (IOException e) {
@@ -283,24 +310,32 @@ public final class RecordCodec {
     /** The record in the version-1 binary encoding. */
     public static byte[] encodeBinary(StreamRecord record) {
         byte[] model = record.model().getBytes(StandardCharsets.UTF_8);
-        byte[] task = record.task().getBytes(StandardCharsets.UTF_8);
+        String second = record instanceof StreamRecord.Example e ? e.task()
+                : record instanceof StreamRecord.EndTask end ? end.task() : ((StreamRecord.Predict) record).request();
+        byte[] task = second.getBytes(StandardCharsets.UTF_8);
         if (model.length > MAX_ID_BYTES || task.length > MAX_ID_BYTES) {
-            throw new IllegalArgumentException("model and task ids are limited to " + MAX_ID_BYTES + " UTF-8 bytes");
+            throw new IllegalArgumentException("model, task and request ids are limited to " + MAX_ID_BYTES + " UTF-8 bytes");
         }
         int size = 4 + 2 + model.length + 2 + task.length;
         if (record instanceof StreamRecord.Example e) {
             size += 8 + 1 + 4 + 4 + 4 * e.features().length;
+        } else if (record instanceof StreamRecord.Predict p) {
+            size += 4 + 4 * p.features().length;
         } else {
             size += 8;
         }
         ByteBuffer b = ByteBuffer.allocate(size);
         b.put(MAGIC_0).put(MAGIC_1).put((byte) StreamRecord.VERSION);
-        b.put(record instanceof StreamRecord.Example ? TYPE_EXAMPLE : TYPE_END_TASK);
+        b.put(record instanceof StreamRecord.Example ? TYPE_EXAMPLE : record instanceof StreamRecord.Predict ? TYPE_PREDICT : TYPE_END_TASK);
         b.putShort((short) model.length).put(model).putShort((short) task.length).put(task);
         if (record instanceof StreamRecord.Example e) {
             b.putLong(e.id()).put((byte) e.split().ordinal()).putInt(e.label()).putInt(e.features().length);
             b.asFloatBuffer().put(e.features());
             b.position(b.position() + 4 * e.features().length);
+        } else if (record instanceof StreamRecord.Predict p) {
+            b.putInt(p.features().length);
+            b.asFloatBuffer().put(p.features());
+            b.position(b.position() + 4 * p.features().length);
         } else {
             b.putLong(((StreamRecord.EndTask) record).examples());
         }
@@ -316,28 +351,22 @@ public final class RecordCodec {
                 throw new MalformedRecordException("unknown version " + version + " (binary): this build reads version " + StreamRecord.VERSION);
             }
             byte type = b.get();
-            if (type != TYPE_EXAMPLE && type != TYPE_END_TASK) {
-                throw new MalformedRecordException("unknown record type " + type + " (binary): expected 1 (example) or 2 (end-task)");
+            if (type != TYPE_EXAMPLE && type != TYPE_END_TASK && type != TYPE_PREDICT) {
+                throw new MalformedRecordException("unknown record type " + type + " (binary): expected 1 (example), 2 (end-task) or 3 (predict)");
             }
             String model = utf8(b, "model");
-            String task = utf8(b, "task");
+            String task = utf8(b, type == TYPE_PREDICT ? "request" : "task");
             StreamRecord record;
-            if (type == TYPE_EXAMPLE) {
+            if (type == TYPE_PREDICT) {
+                record = new StreamRecord.Predict(model, task, binaryFeatures(b));
+            } else if (type == TYPE_EXAMPLE) {
                 long id = b.getLong();
                 int splitCode = b.get() & 0xFF;
                 if (splitCode > 1) {
                     throw new MalformedRecordException("unknown split code " + splitCode + " (binary): expected 0 (train) or 1 (holdout)");
                 }
                 int label = b.getInt();
-                int n = b.getInt();
-                if (n < 0 || (long) n * 4 != b.remaining()) {
-                    throw new MalformedRecordException("bad binary record: it declares " + n + " features but " + b.remaining()
-                            + " bytes follow (4 per feature)");
-                }
-                float[] features = new float[n];
-                b.asFloatBuffer().get(features);
-                b.position(b.limit());
-                record = new StreamRecord.Example(model, task, id, StreamRecord.Split.values()[splitCode], features, label);
+                record = new StreamRecord.Example(model, task, id, StreamRecord.Split.values()[splitCode], binaryFeatures(b), label);
             } else {
                 record = new StreamRecord.EndTask(model, task, b.getLong());
             }
@@ -348,6 +377,19 @@ public final class RecordCodec {
         } catch (BufferUnderflowException e) {
             throw new MalformedRecordException("bad binary record: truncated after " + b.position() + " of " + value.length + " bytes");
         }
+    }
+
+    /** {@code int32 n} and {@code n} float32 features, which must end the record. */
+    private static float[] binaryFeatures(ByteBuffer b) throws MalformedRecordException {
+        int n = b.getInt();
+        if (n < 0 || (long) n * 4 != b.remaining()) {
+            throw new MalformedRecordException("bad binary record: it declares " + n + " features but " + b.remaining()
+                    + " bytes follow (4 per feature)");
+        }
+        float[] features = new float[n];
+        b.asFloatBuffer().get(features);
+        b.position(b.limit());
+        return features;
     }
 
     private static String utf8(ByteBuffer b, String field) throws MalformedRecordException {

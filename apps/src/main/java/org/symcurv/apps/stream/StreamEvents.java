@@ -8,8 +8,9 @@ import java.util.Map;
 
 /**
  * The events the service publishes to its output topic, as version-1 JSON objects with an {@code "event"} field:
- * {@code task-consolidated}, {@code accuracy} (a row of the accuracy matrix), {@code throughput} and {@code resumed}.
- * The README ("Events") lists their fields.
+ * {@code task-consolidated}, {@code accuracy} (a row of the accuracy matrix), {@code throughput} and {@code resumed};
+ * and its answers to predict records on the predictions topic, {@code prediction} and {@code prediction-error}. The
+ * README ("Events", "Predictions") lists their fields.
  */
 public final class StreamEvents {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -82,6 +83,45 @@ public final class StreamEvents {
             ArrayNode a = m.putArray(model);
             tasks.forEach(a::add);
         });
+        return n;
+    }
+
+    /** The answer to a predict record: the probabilities, the arg-max class and the model's version. */
+    static ObjectNode prediction(StreamRecord.Predict request, ModelStream.Prediction p, long requestTimestampMs) {
+        ObjectNode n = base("prediction", request.model());
+        n.put("request", request.request());
+        ArrayNode probabilities = n.putArray("probabilities");
+        int best = 0;
+        for (int k = 0; k < p.probabilities().length; k++) {
+            probabilities.add(p.probabilities()[k]);
+            if (p.probabilities()[k] > p.probabilities()[best]) {
+                best = k;
+            }
+        }
+        n.put("predicted", best);
+        ObjectNode version = n.putObject("modelVersion");
+        version.put("tasksConsolidated", p.tasksConsolidated());
+        version.put("stepsTrained", p.stepsTrained());
+        version.put("examplesTrained", p.examplesTrained());
+        if (p.currentTask() != null) {
+            version.put("currentTask", p.currentTask());
+        } else {
+            version.putNull("currentTask");
+        }
+        n.put("requestTimestampMs", requestTimestampMs);
+        return n;
+    }
+
+    /** The answer to a predict record that cannot be answered (no such model yet, or a malformed request). */
+    static ObjectNode predictionError(String model, String request, String error, long requestTimestampMs) {
+        ObjectNode n = base("prediction-error", model);
+        if (request != null) {
+            n.put("request", request);
+        } else {
+            n.putNull("request");
+        }
+        n.put("error", error);
+        n.put("requestTimestampMs", requestTimestampMs);
         return n;
     }
 }

@@ -3,16 +3,14 @@ package org.symcurv.apps.stream;
 import java.util.Objects;
 
 /**
- * One record of a task stream, as decoded by {@link RecordCodec}: an example of a task, or the control record that
- * ends a task. Both carry the model they belong to (the Kafka record key, and the partition key) and the task.
+ * One record of a task stream, as decoded by {@link RecordCodec}: an example of a task, the control record that ends a
+ * task, or a request for a prediction. Each carries the model it belongs to (the Kafka record key, and the partition key).
  */
-public sealed interface StreamRecord permits StreamRecord.Example, StreamRecord.EndTask {
+public sealed interface StreamRecord permits StreamRecord.Example, StreamRecord.EndTask, StreamRecord.Predict {
     /** The format version this build reads and writes (JSON {@code "v"}, binary version byte). */
     int VERSION = 1;
 
     String model();
-
-    String task();
 
     /** Whether an example is trained on or held back for the task's evaluation. */
     enum Split {
@@ -55,6 +53,22 @@ public sealed interface StreamRecord permits StreamRecord.Example, StreamRecord.
         public EndTask {
             Objects.requireNonNull(model, "model");
             Objects.requireNonNull(task, "task");
+        }
+    }
+
+    /**
+     * A request for the model's prediction on one input: answered on the predictions topic with the class probabilities
+     * {@code softmax(f(x))} of the model as it stands after every record before this one in its partition, the model's
+     * version and the request id.
+     *
+     * @param request  the client's request id, echoed in the answer
+     * @param features {@code featureCount} finite floats, as for an example; not copied
+     */
+    record Predict(String model, String request, float[] features) implements StreamRecord {
+        public Predict {
+            Objects.requireNonNull(model, "model");
+            Objects.requireNonNull(request, "request");
+            Objects.requireNonNull(features, "features");
         }
     }
 }

@@ -57,7 +57,7 @@ public final class StreamService {
      * @param stopWhenIdle     stop after this long without a record (null: run until {@link #stop})
      * @param stopAfterTasks   stop after this many task ends in this run (0: no limit)
      */
-    public record Settings(String inputTopic, String eventsTopic, String deadLetterTopic, String groupId, String instanceId,
+    public record Settings(String inputTopic, String eventsTopic, String deadLetterTopic, String predictionsTopic, String groupId, String instanceId,
                            Path checkpointDir, int featureCount, int numClasses, int batchSize, int fisherExamples, long seed,
                            Duration checkpointInterval, Duration reportInterval, Duration stopWhenIdle, int stopAfterTasks,
                            String bootstrap, KafkaSettings kafka) {
@@ -65,6 +65,7 @@ public final class StreamService {
             Objects.requireNonNull(inputTopic, "inputTopic");
             Objects.requireNonNull(eventsTopic, "eventsTopic");
             Objects.requireNonNull(deadLetterTopic, "deadLetterTopic");
+            Objects.requireNonNull(predictionsTopic, "predictionsTopic");
             Objects.requireNonNull(groupId, "groupId");
             Objects.requireNonNull(checkpointDir, "checkpointDir");
             Objects.requireNonNull(kafka, "kafka");
@@ -89,6 +90,14 @@ public final class StreamService {
         }
 
         default void onDeadLetter(String source, String reason) {
+        }
+
+        /**
+         * A predict record was answered (or answered with an error).
+         *
+         * @param latencyMs now − the predict record's timestamp
+         */
+        default void onPrediction(String model, boolean answered, long latencyMs) {
         }
 
         default void onResumed(TopicPartition partition, long checkpointOffset, long committedOffset, Map<String, List<String>> consolidated) {
@@ -310,10 +319,33 @@ public final class StreamService {
                     learnNanos -= spent;
                     checkpointNanos += spent;
                 }
+            } else if (record instanceof StreamRecord.Predict predict) {
+                answer(ps, r, predict);
             }
         } catch (MalformedRecordException e) {
             deadLetter(r, e.getMessage());
         }
+    }
+
+    /**
+     * Answers a predict record on the predictions topic: the probabilities and version of the model as it stands after
+     * every earlier record of the partition, or an error when the partition has no such model or it has not trained yet.
+     */
+    private void answer(PartitionState ps, ConsumerRecord<byte[], byte[]> r, StreamRecord.Predict predict) {
+        ModelStream m = ps.models.get(predict.model());
+        ObjectNode answer;
+        boolean answered = m != null && m.stepsTrained() > 0;
+        if (answered) {
+            answer = StreamEvents.prediction(predict, m.predict(predict.features()), r.timestamp());
+        } else {
+            answer = StreamEvents.predictionError(predict.model(), predict.request(), "no model '" + predict.model() + "' has trained yet in "
+                    + r.topic() + "-" + r.partition() + (m == null ? "" : " (its first minibatch is still being filled)")
+                    + "; send its examples first (keyed by the model id, so they land in the same partition)", r.timestamp());
+        }
+        answer.put("instance", instance);
+        byte[] key = predict.model().getBytes(StandardCharsets.UTF_8);
+        send(new ProducerRecord<>(settings.predictionsTopic(), key, answer.toString().getBytes(StandardCharsets.UTF_8)));
+        listener.onPrediction(predict.model(), answered, Math.max(0, System.currentTimeMillis() - r.timestamp()));
     }
 
     private void deadLetter(ConsumerRecord<byte[], byte[]> r, String reason) {
@@ -418,7 +450,7 @@ public final class StreamService {
                 "default.api.timeout.ms", "30000")))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             List<NewTopic> missing = new ArrayList<>();
-            for (String t : List.of(settings.eventsTopic(), settings.deadLetterTopic())) {
+            for (String t : List.of(settings.eventsTopic(), settings.deadLetterTopic(), settings.predictionsTopic())) {
                 if (!existing.contains(t)) {
                     missing.add(new NewTopic(t, java.util.Optional.of(1), java.util.Optional.empty()));
                 }
@@ -428,11 +460,11 @@ public final class StreamService {
             }
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof TopicExistsException)) {
-                listener.onWarning("could not create the events and dead-letter topics (" + e.getCause().getMessage()
+                listener.onWarning("could not create the events, dead-letter and predictions topics (" + e.getCause().getMessage()
                         + "); the broker may create them on first use");
             }
         } catch (Exception e) {
-            listener.onWarning("could not check the events and dead-letter topics (" + e.getMessage() + ")");
+            listener.onWarning("could not check the events, dead-letter and predictions topics (" + e.getMessage() + ")");
         }
     }
 

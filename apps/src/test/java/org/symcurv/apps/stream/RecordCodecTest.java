@@ -35,6 +35,30 @@ class RecordCodecTest {
     }
 
     @Test
+    void predictRecordsRoundTripAndTheBinaryLayoutIsTheDocumentedOne() throws Exception {
+        StreamRecord.Predict predict = new StreamRecord.Predict("m-1", "req-ü-7", new float[] {0.5f, 0f, 1f, -2f});
+        for (byte[] bytes : new byte[][] {RecordCodec.encodeJson(predict), RecordCodec.encodeBinary(predict)}) {
+            StreamRecord.Predict back = assertInstanceOf(StreamRecord.Predict.class, CODEC.decode(bytes));
+            assertEquals(predict.model(), back.model());
+            assertEquals(predict.request(), back.request());
+            assertArrayEquals(predict.features(), back.features());
+        }
+        // the README's layout, written by hand: magic, version, type 3, model, request, n, float32 features
+        byte[] model = "m".getBytes(StandardCharsets.UTF_8);
+        byte[] request = "r1".getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(4 + 2 + model.length + 2 + request.length + 4 + 16);
+        b.put((byte) 'S').put((byte) 'C').put((byte) 1).put((byte) 3).putShort((short) 1).put(model).putShort((short) 2).put(request);
+        b.putInt(4).putFloat(1f).putFloat(2f).putFloat(3f).putFloat(4f);
+        assertArrayEquals(b.array(), RecordCodec.encodeBinary(new StreamRecord.Predict("m", "r1", new float[] {1f, 2f, 3f, 4f})));
+        String json = "{\"v\":1,\"type\":\"predict\",\"model\":\"fmnist\",\"request\":\"r-17\",\"features\":[0,0.5,1,0.25]}";
+        StreamRecord.Predict read = assertInstanceOf(StreamRecord.Predict.class, CODEC.decode(json.getBytes(StandardCharsets.UTF_8)));
+        assertEquals("r-17", read.request());
+        assertReason("missing field \"request\"", "{\"v\":1,\"type\":\"predict\",\"model\":\"m\",\"features\":[0,0,1,1]}");
+        assertReason("wrong feature count", "{\"v\":1,\"type\":\"predict\",\"model\":\"m\",\"request\":\"r\",\"features\":[0,1]}");
+        assertReason("non-finite feature", RecordCodec.encodeBinary(new StreamRecord.Predict("m", "r", new float[] {0f, Float.NaN, 0f, 0f})));
+    }
+
+    @Test
     void jsonAsDocumentedInTheReadmeIsRead() throws Exception {
         String example = "{\"v\":1,\"type\":\"example\",\"model\":\"fmnist\",\"task\":\"task-0\",\"id\":17,\"label\":1,"
                 + "\"features\":[0,0.5,1,0.25]}";

@@ -36,6 +36,8 @@ import org.symcurv.core.data.ImageDataSet;
 class StreamServiceTest {
     /** What a 784-100-10 MLP reaches on every one of three permuted tasks of 5,000 examples with EWC (finetuning drops task 0 to ~0.65). */
     private static final double MINIMUM_ACCURACY = 0.70;
+    /** A float32 softmax over 10 classes sums to 1 within ten float32 roundings (2^-24 each) of values up to 1; 1e-5 leaves room. */
+    private static final double SOFTMAX_SUM_FLOAT32 = 1e-5;
 
     @TempDir
     static Path dir;
@@ -84,7 +86,11 @@ class StreamServiceTest {
         assertEquals(3, consolidated.size());
         for (JsonNode c : consolidated) {
             assertEquals(5000, c.get("trainedExamples").asLong());
-            assertTrue(c.get("consolidationSeconds").asDouble() > 0);
+            // the consolidation happened between the end-task record's production and the event's emission (1 ms clock
+            // granularity each), and it took time
+            double seconds = c.get("consolidationSeconds").asDouble();
+            double window = (c.get("emittedAtMs").asLong() - c.get("endTaskTimestampMs").asLong() + 2) / 1000.0;
+            assertTrue(seconds > 0 && seconds <= window, "consolidation took " + seconds + " s inside a window of " + window + " s: " + c);
         }
         assertEquals(0, readAll(broker.bootstrap(), "permuted-dead").size());
         long end = readAll(broker.bootstrap(), "permuted").size();
@@ -151,6 +157,75 @@ class StreamServiceTest {
         double accuracy = events(broker.bootstrap(), "bad-events", "accuracy").get(0).get("accuracy").get(0).asDouble();
         assertTrue(accuracy > 0.5, "600 examples teach far more than the 10% of guessing: " + accuracy);
         assertEquals(values.size(), committed(broker.bootstrap(), "bad", "bad"));
+    }
+
+    /**
+     * Predict records on the input topic are answered on the predictions topic, in order: before the model has trained,
+     * an error naming the model; after its task, the class probabilities of the model that the accuracy event evaluated
+     * (the held-back images' arg-max answers give exactly the accuracy event's value), its version (1 task, 19 Adam steps:
+     * 600 examples in minibatches of 32 are 18 full steps and the partial one at the task's end) and the request id.
+     */
+    @Test
+    void predictRecordsAreAnsweredWithTheModelsProbabilitiesAndVersionAndAnErrorBeforeItTrained() throws Exception {
+        TaskStreamRecords source = new TaskStreamRecords(TaskStreamRecords.Kind.PERMUTED, train, test, 600, 100, 5);
+        List<StreamRecord> task = source.task("m", 0);
+        List<byte[]> values = new ArrayList<>();
+        values.add(RecordCodec.encodeJson(new StreamRecord.Predict("m", "too-early", ((StreamRecord.Example) task.get(0)).features())));
+        task.forEach(r -> values.add(RecordCodec.encodeBinary(r)));
+        List<StreamRecord.Example> heldBack = task.stream().filter(r -> r instanceof StreamRecord.Example e && e.split() == StreamRecord.Split.HOLDOUT)
+                .map(r -> (StreamRecord.Example) r).toList();
+        assertEquals(100, heldBack.size());
+        for (int i = 0; i < heldBack.size(); i++) {
+            StreamRecord.Predict predict = new StreamRecord.Predict("m", "req-" + i, heldBack.get(i).features());
+            values.add(i % 2 == 0 ? RecordCodec.encodeJson(predict) : RecordCodec.encodeBinary(predict));
+        }
+        values.add(RecordCodec.encodeJson(new StreamRecord.Predict("other", "no-such-model", heldBack.get(0).features())));
+        send(broker.bootstrap(), "predict", "m", values);
+
+        org.symcurv.apps.CliRun run = symcurv("stream", "--bootstrap", broker.bootstrap(), "--topic", "predict", "--events-topic", "predict-events",
+                "--dead-letter-topic", "predict-dead", "--predictions-topic", "predict-answers", "--group", "predict",
+                "--checkpoint-dir", dir.resolve("ckpt-predict").toString(), "--stop-when-idle", "4");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+
+        List<JsonNode> answers = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : readAll(broker.bootstrap(), "predict-answers")) {
+            answers.add(StreamTesting.JSON.readTree(r.value()));
+        }
+        assertEquals(heldBack.size() + 2, answers.size(), () -> "one answer per request: " + answers);
+        JsonNode early = answers.get(0);
+        assertEquals("prediction-error", early.get("event").asText());
+        assertEquals("too-early", early.get("request").asText());
+        assertTrue(early.get("error").asText().contains("'m'"), early.toString());
+        int correct = 0;
+        for (int i = 0; i < heldBack.size(); i++) {
+            JsonNode a = answers.get(i + 1);
+            assertEquals("prediction", a.get("event").asText(), a.toString());
+            assertEquals("req-" + i, a.get("request").asText());
+            assertEquals("m", a.get("model").asText());
+            JsonNode p = a.get("probabilities");
+            assertEquals(10, p.size());
+            double sum = 0;
+            int best = 0;
+            for (int k = 0; k < 10; k++) {
+                double pk = p.get(k).asDouble();
+                assertTrue(pk >= 0 && pk <= 1, a.toString());
+                sum += pk;
+                best = pk > p.get(best).asDouble() ? k : best;
+            }
+            assertEquals(1.0, sum, SOFTMAX_SUM_FLOAT32, "softmax probabilities sum to 1");
+            assertEquals(best, a.get("predicted").asInt());
+            correct += best == heldBack.get(i).label() ? 1 : 0;
+            JsonNode version = a.get("modelVersion");
+            assertEquals(1, version.get("tasksConsolidated").asInt());
+            assertEquals(19, version.get("stepsTrained").asLong());
+            assertEquals(600, version.get("examplesTrained").asLong());
+        }
+        double accuracy = events(broker.bootstrap(), "predict-events", "accuracy").get(0).get("accuracy").get(0).asDouble();
+        assertEquals(accuracy, correct / (double) heldBack.size(), 1e-12, "the answers come from the model the accuracy event evaluated");
+        JsonNode unknown = answers.get(answers.size() - 1);
+        assertEquals("prediction-error", unknown.get("event").asText());
+        assertEquals("no-such-model", unknown.get("request").asText());
+        assertEquals(0, readAll(broker.bootstrap(), "predict-dead").size());
     }
 
     private static void bad(List<byte[]> values, List<byte[]> expectedValues, List<String> reasons, String reason, byte[] value) {
