@@ -163,6 +163,40 @@ public final class LaplaceFit {
         return total;
     }
 
+    /**
+     * {@code log p(D | θ*) = Σ_i Σ_k log N(y_ik; z_L(x_i)_k, σ²)} of an identity/MSE regressor with DL4J's noise variance
+     * {@code σ² = o/2} (its MSE is {@code (1/o)‖z − y‖²}, see {@link LaplacePredictive#regression}): per value
+     * {@code −(y − z)²/o − ½ log(π o)}, in float64.
+     *
+     * @param features {@code [N, nIn]}; not modified
+     * @param targets  {@code [N, o]}; not modified
+     */
+    public static double gaussianLogLikelihood(MultiLayerNetwork net, INDArray features, INDArray targets) {
+        OutputJacobian model = OutputJacobian.of(net);
+        if (targets.rank() != 2 || targets.size(0) != features.size(0)) {
+            throw new IllegalArgumentException(features.size(0) + " examples but targets of shape "
+                    + java.util.Arrays.toString(targets.shape()));
+        }
+        double total = 0;
+        for (long start = 0; start < features.size(0); start += 2000) {
+            long end = Math.min(features.size(0), start + 2000);
+            double[][] z = model.outputs(features.get(NDArrayIndex.interval(start, end), NDArrayIndex.all())).toDoubleMatrix();
+            double[][] y = targets.get(NDArrayIndex.interval(start, end), NDArrayIndex.all()).castTo(
+                    org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleMatrix();
+            for (int i = 0; i < z.length; i++) {
+                int o = z[i].length;
+                if (y[i].length != o) {
+                    throw new IllegalArgumentException("the network has " + o + " outputs but the targets have " + y[i].length + " columns");
+                }
+                for (int k = 0; k < o; k++) {
+                    double r = y[i][k] - z[i][k];
+                    total += -r * r / o - 0.5 * Math.log(Math.PI * o);
+                }
+            }
+        }
+        return total;
+    }
+
     /** E.g. {@code symmetry, last layer}. */
     public static String describe(Structure structure, Subset subset) {
         return structure.cliName() + ", " + subset.cliName().replace('-', ' ').toLowerCase(Locale.ROOT);
