@@ -236,4 +236,17 @@ class DataSourcesTest {
         assertArrayEquals(new float[] {0.5f, 1.5f, 4f}, y.data().asFloat(), 1e-6f);
         assertEquals(train.features(), train.normalized(null).features());
     }
+
+    @Test
+    void selectionFallsBackToTheIdxDirectoryOnlyWhenNothingIsNamed() throws IOException {
+        SourceSelection none = new SourceSelection(null, null, null, dir, null);
+        NoSuchFileException missing = assertThrows(NoSuchFileException.class, () -> none.trainSource(PredictionTask.CLASSIFICATION));
+        assertTrue(missing.getMessage().contains("train-images-idx3-ubyte.gz"), missing.getMessage());
+        SourceSelection onlyTrain = new SourceSelection("a.csv", null, null, null, null);
+        assertInstanceOf(CsvSource.class, onlyTrain.trainSource(PredictionTask.REGRESSION));
+        String m = assertThrows(IllegalArgumentException.class, () -> onlyTrain.testSource(PredictionTask.REGRESSION)).getMessage();
+        assertTrue(m.contains("(a.csv)") && m.contains("--test"), m);
+        m = assertThrows(IllegalArgumentException.class, () -> none.withoutDirectory().trainSource(PredictionTask.REGRESSION)).getMessage();
+        assertTrue(m.contains("regression needs its data named"), m);
+    }
 }
