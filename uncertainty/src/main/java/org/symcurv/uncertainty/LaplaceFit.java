@@ -18,6 +18,7 @@ import org.symcurv.core.symmetry.GroupType;
 import org.symcurv.core.symmetry.LeafSpec;
 import org.symcurv.core.symmetry.Presets;
 import org.symcurv.core.symmetry.SymmetrySpec;
+import org.symcurv.core.model.OutputJacobian;
 
 /**
  * The choices that define a Laplace posterior of a trained network before any data is seen: which weights it covers

@@ -11,6 +11,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.symcurv.core.model.OutputLoss;
 import org.symcurv.core.model.ParameterLayout;
 import org.symcurv.core.symmetry.LeafSpec;
+import org.symcurv.core.model.OutputJacobian;
+import org.symcurv.core.model.JacobianFactors;
 
 /**
  * Predictions of a trained dense network under a {@link LaplacePosterior} {@code N(θ*, Σ)}, or under none (the MAP, the

@@ -15,6 +15,8 @@ import org.symcurv.core.symmetry.KindDecomposition.KindLayout;
 import org.symcurv.core.symmetry.LeafSpec;
 import org.symcurv.core.symmetry.Piece;
 import org.symcurv.core.symmetry.SymmetrySpec;
+import org.symcurv.core.model.OutputJacobian;
+import org.symcurv.core.model.JacobianFactors;
 
 /**
  * The covariance of the linearised network outputs, {@code V(x) = J(x) Σ J(x)ᵀ} ({@code C × C} per example), for a

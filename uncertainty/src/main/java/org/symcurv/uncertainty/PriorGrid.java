@@ -2,6 +2,7 @@ package org.symcurv.uncertainty;
 
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.symcurv.core.model.JacobianFactors;
 
 /**
  * Prior precision by validation: the scalar {@code λ} of a log-spaced grid that minimises the negative log likelihood of

@@ -21,6 +21,8 @@ import org.symcurv.core.symmetry.GroupType;
 import org.symcurv.core.symmetry.Presets;
 import org.symcurv.core.symmetry.SymmetrySpec;
 import org.symcurv.core.testing.TinyNetworks;
+import org.symcurv.core.model.OutputJacobian;
+import org.symcurv.core.model.JacobianFactors;
 
 /**
  * {@code V = J Σ Jᵀ} of {@link LinearizedCovariance} against a dense float64 computation: the Jacobian by central

@@ -17,6 +17,7 @@ import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.GroupType;
 import org.symcurv.core.symmetry.SymmetrySpec;
 import org.symcurv.core.testing.TinyNetworks;
+import org.symcurv.core.model.JacobianFactors;
 
 /** The sampled-network and regression predictives against the linearised one and dense oracles. */
 class PredictiveTest {

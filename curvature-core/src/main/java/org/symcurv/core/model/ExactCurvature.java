@@ -1,13 +1,6 @@
 package org.symcurv.core.model;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Optional;
-import org.deeplearning4j.nn.conf.InputPreProcessor;
-import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -37,93 +30,32 @@ public final class ExactCurvature {
     /** Largest {@code P} for which the dense {@code P × P} matrices are formed (10,000² doubles is 800 MB). */
     public static final int MAX_DENSE_PARAMETERS = 10_000;
 
+    private final NetworkWalk walk;
     private final ParameterLayout layout;
-    private final int layers;
-    private final int[] nIn;
-    private final int[] nOut;
-    private final int[] weightOffset;
-    /** Offset of each layer's bias, or −1 if the layer has none. */
-    private final int[] biasOffset;
-    /** Activation of each layer but the last. */
-    private final ScalarActivation[] activations;
     private final OutputLoss loss;
+    private final int outputs;
     private final int parameterCount;
 
-    private ExactCurvature(ParameterLayout layout, int[] nIn, int[] nOut, int[] weightOffset, int[] biasOffset,
-                           ScalarActivation[] activations, OutputLoss loss) {
-        this.layout = layout;
-        this.layers = nIn.length;
-        this.nIn = nIn;
-        this.nOut = nOut;
-        this.weightOffset = weightOffset;
-        this.biasOffset = biasOffset;
-        this.activations = activations;
-        this.loss = loss;
+    private ExactCurvature(NetworkWalk walk) {
+        this.walk = walk;
+        this.layout = walk.layout();
+        this.loss = walk.outputLoss();
+        this.outputs = Math.toIntExact(walk.outputCount());
         this.parameterCount = Math.toIntExact(layout.parameterCount());
     }
 
     /**
-     * The oracle for {@code net}'s architecture: {@link DenseLayer}s (no layer normalisation, no dropout or
-     * weight noise, activation one of {@link ScalarActivation}'s) followed by one {@link OutputLayer} whose
+     * The oracle for {@code net}'s architecture ({@link NetworkWalk}): {@link DenseLayer}s (no layer normalisation, no
+     * dropout or weight noise, activation one of {@link ScalarActivation}'s) followed by one {@link OutputLayer} whose
      * activation and loss form an {@link OutputLoss}; no input preprocessors.
      *
      * @throws UnsupportedLayerException naming the layer index and class of the first layer outside that set
      */
     public static ExactCurvature of(MultiLayerNetwork net) {
         Gradients.requireDeterministic(net);
-        ParameterLayout layout = ParameterLayout.of(net);
-        int count = net.getnLayers();
-        int[] nIn = new int[count];
-        int[] nOut = new int[count];
-        int[] weightOffset = new int[count];
-        int[] biasOffset = new int[count];
-        ScalarActivation[] activations = new ScalarActivation[Math.max(count - 1, 0)];
-        OutputLoss loss = null;
-        String remedy = "ExactCurvature handles DenseLayer* + OutputLayer networks with activations " + Arrays.toString(ScalarActivation.Kind.values())
-                + " and output softmax+MCXENT/NEGATIVELOGLIKELIHOOD, identity+MSE or sigmoid+XENT";
-        for (int i = 0; i < count; i++) {
-            org.deeplearning4j.nn.conf.layers.Layer conf = net.getLayer(i).conf().getLayer();
-            String name = conf.getClass().getSimpleName();
-            InputPreProcessor pre = net.getLayerWiseConfigurations().getInputPreProcess(i);
-            if (pre != null) {
-                throw new UnsupportedLayerException(i, name, "has an input preprocessor " + pre.getClass().getSimpleName(), remedy);
-            }
-            boolean last = i == count - 1;
-            if (!ParameterLayout.isPlainDense(conf) || (conf.getClass() == OutputLayer.class) != last) {
-                throw new UnsupportedLayerException(i, name, last ? "is not an OutputLayer at the end of the network" : "is not a DenseLayer without layer normalisation", remedy);
-            }
-            FeedForwardLayer ff = (FeedForwardLayer) conf;
-            nIn[i] = Math.toIntExact(ff.getNIn());
-            nOut[i] = Math.toIntExact(ff.getNOut());
-            if (i > 0 && nIn[i] != nOut[i - 1]) {
-                throw new UnsupportedLayerException(i, name, "has nIn " + nIn[i] + " but layer " + (i - 1) + " has nOut " + nOut[i - 1], remedy);
-            }
-            weightOffset[i] = Math.toIntExact(layout.leaf(i + "_W").offset());
-            biasOffset[i] = layout.leavesOfLayer(i).size() > 1 ? Math.toIntExact(layout.leaf(i + "_b").offset()) : -1;
-            if (layout.leaf(i + "_W").order() != 'f') {
-                throw new IllegalStateException("DL4J stores layer " + i + "'s W in '" + layout.leaf(i + "_W").order()
-                        + "' order; this oracle reads W column-major as DL4J 1.0.0-M2.1 does");
-            }
-            if (last) {
-                Optional<OutputLoss> l = OutputLoss.fromDl4j(((BaseLayer) conf).getActivationFn(), ((OutputLayer) conf).getLossFn());
-                if (l.isEmpty()) {
-                    throw new UnsupportedLayerException(i, name, "combines activation " + ((BaseLayer) conf).getActivationFn()
-                            + " with loss " + ((OutputLayer) conf).getLossFn() + ", which has no exact oracle", remedy);
-                }
-                loss = l.get();
-            } else {
-                Optional<ScalarActivation> a = ScalarActivation.fromDl4j(((BaseLayer) conf).getActivationFn());
-                if (a.isEmpty()) {
-                    throw new UnsupportedLayerException(i, name, "has activation " + ((BaseLayer) conf).getActivationFn()
-                            + ", which has no exact oracle", remedy);
-                }
-                activations[i] = a.get();
-            }
-        }
-        if (loss == null) {
-            throw new IllegalArgumentException("the network has no layers");
-        }
-        return new ExactCurvature(layout, nIn, nOut, weightOffset, biasOffset, activations, loss);
+        NetworkWalk walk = NetworkWalk.of(net);
+        walk.requireExact();
+        return new ExactCurvature(walk);
     }
 
     /**
@@ -187,11 +119,6 @@ public final class ExactCurvature {
         return loss;
     }
 
-    /** The activations of the hidden layers, in layer order. */
-    public List<ScalarActivation> hiddenActivations() {
-        return List.of(activations);
-    }
-
     /** The network's current parameters {@code θ} as float64, in {@code params()} order. */
     public double[] parameters(MultiLayerNetwork net) {
         INDArray theta = layout.read(net);
@@ -207,8 +134,8 @@ public final class ExactCurvature {
         double[][] y = batch.targets;
         double sum = 0;
         for (int i = 0; i < x.length; i++) {
-            Pass pass = forward(theta, x[i]);
-            sum += loss.value(pass.z[layers - 1], target(y[i]));
+            WalkLayer.ExactPass[] pass = forward(theta, x[i]);
+            sum += loss.value(outputOf(pass), target(y[i]));
         }
         return sum / x.length;
     }
@@ -219,8 +146,8 @@ public final class ExactCurvature {
         double[] g = new double[parameterCount];
         double weight = 1.0 / batch.size();
         for (int i = 0; i < batch.size(); i++) {
-            Pass pass = forward(theta, batch.inputs[i]);
-            backward(theta, pass, loss.gradient(pass.z[layers - 1], target(batch.targets[i])), g, weight);
+            WalkLayer.ExactPass[] pass = forward(theta, batch.inputs[i]);
+            backward(theta, pass, loss.gradient(outputOf(pass), target(batch.targets[i])), g, weight);
         }
         return g;
     }
@@ -230,8 +157,8 @@ public final class ExactCurvature {
         requireTheta(theta, "theta");
         double[][] out = new double[batch.size()][parameterCount];
         for (int i = 0; i < batch.size(); i++) {
-            Pass pass = forward(theta, batch.inputs[i]);
-            backward(theta, pass, loss.gradient(pass.z[layers - 1], target(batch.targets[i])), out[i], 1.0);
+            WalkLayer.ExactPass[] pass = forward(theta, batch.inputs[i]);
+            backward(theta, pass, loss.gradient(outputOf(pass), target(batch.targets[i])), out[i], 1.0);
         }
         return out;
     }
@@ -325,9 +252,9 @@ public final class ExactCurvature {
         double[] out = new double[parameterCount];
         double weight = 1.0 / batch.size();
         for (int i = 0; i < batch.size(); i++) {
-            Pass pass = forward(theta, batch.inputs[i]);
+            WalkLayer.ExactPass[] pass = forward(theta, batch.inputs[i]);
             double[] jv = outputDirectionalDerivative(theta, v, pass);
-            double[][] h = loss.hessian(pass.z[layers - 1], target(batch.targets[i]));
+            double[][] h = loss.hessian(outputOf(pass), target(batch.targets[i]));
             double[] u = new double[jv.length];
             for (int k = 0; k < u.length; k++) {
                 for (int m = 0; m < u.length; m++) {
@@ -343,10 +270,10 @@ public final class ExactCurvature {
     public double[][] ggn(double[] theta, Batch batch) {
         requireDense();
         requireTheta(theta, "theta");
-        int o = nOut[layers - 1];
+        int o = outputs;
         double[][] g = new double[parameterCount][parameterCount];
         for (int i = 0; i < batch.size(); i++) {
-            Pass pass = forward(theta, batch.inputs[i]);
+            WalkLayer.ExactPass[] pass = forward(theta, batch.inputs[i]);
             double[][] jacobian = new double[o][parameterCount];
             double[] unit = new double[o];
             for (int k = 0; k < o; k++) {
@@ -354,7 +281,7 @@ public final class ExactCurvature {
                 backward(theta, pass, unit, jacobian[k], 1.0);
                 unit[k] = 0;
             }
-            double[][] h = loss.hessian(pass.z[layers - 1], target(batch.targets[i]));
+            double[][] h = loss.hessian(outputOf(pass), target(batch.targets[i]));
             double[][] hj = new double[o][parameterCount];
             for (int k = 0; k < o; k++) {
                 for (int m = 0; m < o; m++) {
@@ -381,192 +308,56 @@ public final class ExactCurvature {
         return mirrorUpper(g);
     }
 
-    // ---------------------------------------------------------------- passes
+    // ---------------------------------------------------------------- passes (the network walk's exact pieces)
 
-    /** Pre-activations {@code z[l]} and activations {@code a[l]} ({@code a[0] = x}, {@code a[l+1] = φ(z[l])}). */
-    private record Pass(double[][] z, double[][] a) {
+    private WalkLayer.ExactPass[] forward(double[] theta, double[] x) {
+        return walk.exactForward(theta, x);
     }
 
-    private Pass forward(double[] theta, double[] x) {
-        if (x.length != nIn[0]) {
-            throw new IllegalArgumentException("an input has length " + x.length + " but the first layer has nIn " + nIn[0]);
-        }
-        double[][] z = new double[layers][];
-        double[][] a = new double[layers][];
-        a[0] = x;
-        for (int l = 0; l < layers; l++) {
-            double[] zl = affine(theta, l, a[l]);
-            z[l] = zl;
-            if (l + 1 < layers) {
-                double[] al = new double[zl.length];
-                for (int j = 0; j < zl.length; j++) {
-                    al[j] = activations[l].value(zl[j]);
-                }
-                a[l + 1] = al;
-            }
-        }
-        return new Pass(z, a);
-    }
-
-    /** {@code in W_l + b_l}, with the weights and bias of {@code params} (θ, or a direction v). */
-    private double[] affine(double[] params, int l, double[] in) {
-        double[] out = new double[nOut[l]];
-        for (int j = 0; j < nOut[l]; j++) {
-            int column = weightOffset[l] + j * nIn[l];
-            double s = biasOffset[l] >= 0 ? params[biasOffset[l] + j] : 0.0;
-            for (int i = 0; i < nIn[l]; i++) {
-                s += in[i] * params[column + i];
-            }
-            out[j] = s;
-        }
-        return out;
-    }
-
-    /** {@code in W_lᵀ} for a row {@code in} over layer {@code l}'s units: {@code out[i] = Σ_j W[i, j] in[j]}. */
-    private double[] timesTransposedWeights(double[] params, int l, double[] in) {
-        double[] out = new double[nIn[l]];
-        for (int j = 0; j < nOut[l]; j++) {
-            int column = weightOffset[l] + j * nIn[l];
-            double d = in[j];
-            if (d == 0) {
-                continue;
-            }
-            for (int i = 0; i < nIn[l]; i++) {
-                out[i] += params[column + i] * d;
-            }
-        }
-        return out;
+    private static double[] outputOf(WalkLayer.ExactPass[] pass) {
+        return pass[pass.length - 1].output();
     }
 
     /**
      * Backpropagates {@code delta = ∂(·)/∂z_L} through the network and adds {@code weight ·} the resulting
      * parameter gradient to {@code out}.
      */
-    private void backward(double[] theta, Pass pass, double[] deltaOut, double[] out, double weight) {
-        double[] delta = deltaOut;
-        for (int l = layers - 1; l >= 0; l--) {
-            addOuter(out, l, pass.a[l], delta, weight, true);
-            if (l > 0) {
-                double[] e = timesTransposedWeights(theta, l, delta);
-                double[] previous = new double[e.length];
-                for (int i = 0; i < e.length; i++) {
-                    previous[i] = e[i] * activations[l - 1].derivative(pass.z[l - 1][i]);
-                }
-                delta = previous;
-            }
-        }
-    }
-
-    /** Adds {@code weight · aᵀ δ} to the W block of layer {@code l} in {@code out}, and {@code weight · δ} to its b block if {@code bias}. */
-    private void addOuter(double[] out, int l, double[] a, double[] delta, double weight, boolean bias) {
-        for (int j = 0; j < nOut[l]; j++) {
-            double d = weight * delta[j];
-            if (d == 0) {
-                continue;
-            }
-            int column = weightOffset[l] + j * nIn[l];
-            for (int i = 0; i < nIn[l]; i++) {
-                out[column + i] += a[i] * d;
-            }
-            if (bias && biasOffset[l] >= 0) {
-                out[biasOffset[l] + j] += d;
-            }
-        }
+    private void backward(double[] theta, WalkLayer.ExactPass[] pass, double[] deltaOut, double[] out, double weight) {
+        walk.exactBackward(theta, pass, deltaOut, out, weight);
     }
 
     /** {@code J v = R(z_L)}: the forward directional derivative of the output pre-activation along {@code v}. */
-    private double[] outputDirectionalDerivative(double[] theta, double[] v, Pass pass) {
-        double[] ra = new double[nIn[0]];
-        double[] rz = null;
-        for (int l = 0; l < layers; l++) {
-            rz = sum(timesWeights(theta, l, ra), affine(v, l, pass.a[l]));
-            if (l + 1 < layers) {
-                ra = new double[rz.length];
-                for (int j = 0; j < rz.length; j++) {
-                    ra[j] = activations[l].derivative(pass.z[l][j]) * rz[j];
-                }
-            }
-        }
-        return rz;
-    }
-
-    /** {@code in W_l}, the affine map of layer {@code l} without its bias, with the weights of {@code params}. */
-    private double[] timesWeights(double[] params, int l, double[] in) {
-        double[] out = new double[nOut[l]];
-        for (int j = 0; j < nOut[l]; j++) {
-            int column = weightOffset[l] + j * nIn[l];
-            double s = 0;
-            for (int i = 0; i < nIn[l]; i++) {
-                s += in[i] * params[column + i];
-            }
-            out[j] = s;
-        }
-        return out;
+    private double[] outputDirectionalDerivative(double[] theta, double[] v, WalkLayer.ExactPass[] pass) {
+        WalkLayer.ExactTangent[] t = walk.exactTangents(theta, v, pass);
+        return t[t.length - 1].output();
     }
 
     /**
      * Adds {@code weight · R(∇ℓ)} (the directional derivative of one example's gradient along {@code v}, i.e.
-     * {@code ∇²ℓ v}) to {@code out}. With {@code R(·)} the derivative along {@code v}:
-     * forward {@code R(z_l) = R(a_l) W_l + a_l V_l + c_l}, {@code R(a_{l+1}) = φ'(z_l) R(z_l)};
-     * output {@code R(δ_L) = ∇²_z ℓ R(z_L)}; backward {@code R(∇W_l) = R(a_l)ᵀ δ_l + a_lᵀ R(δ_l)},
-     * {@code R(δ_{l−1}) = (R(δ_l) W_lᵀ + δ_l V_lᵀ) φ'(z_{l−1}) + (δ_l W_lᵀ) φ''(z_{l−1}) R(z_{l−1})}.
+     * {@code ∇²ℓ v}) to {@code out}: the walk's forward directional derivatives {@code R(a_l)}, then
+     * {@code R(δ_L) = ∇²_z ℓ R(z_L)} at the output, then the walk's differentiated backward pass (Pearlmutter's
+     * R-operator; the per-layer formulas are in {@link DenseWalkLayer}).
      */
     private void rOperator(double[] theta, double[] v, double[] x, double[] y, double[] out, double weight) {
-        Pass pass = forward(theta, x);
-        double[][] rz = new double[layers][];
-        double[][] ra = new double[layers][];
-        ra[0] = new double[nIn[0]];
-        for (int l = 0; l < layers; l++) {
-            rz[l] = sum(timesWeights(theta, l, ra[l]), affine(v, l, pass.a[l]));
-            if (l + 1 < layers) {
-                double[] next = new double[rz[l].length];
-                for (int j = 0; j < next.length; j++) {
-                    next[j] = activations[l].derivative(pass.z[l][j]) * rz[l][j];
-                }
-                ra[l + 1] = next;
-            }
-        }
-        double[] zOut = pass.z[layers - 1];
+        WalkLayer.ExactPass[] pass = forward(theta, x);
+        WalkLayer.ExactTangent[] tangents = walk.exactTangents(theta, v, pass);
+        double[] zOut = outputOf(pass);
+        double[] rzOut = tangents[tangents.length - 1].output();
         double[] delta = loss.gradient(zOut, y);
         double[][] h = loss.hessian(zOut, y);
         double[] rDelta = new double[delta.length];
         for (int k = 0; k < delta.length; k++) {
             for (int m = 0; m < delta.length; m++) {
-                rDelta[k] += h[k][m] * rz[layers - 1][m];
+                rDelta[k] += h[k][m] * rzOut[m];
             }
         }
-        for (int l = layers - 1; l >= 0; l--) {
-            addOuter(out, l, ra[l], delta, weight, false);
-            addOuter(out, l, pass.a[l], rDelta, weight, true);
-            if (l > 0) {
-                double[] e = timesTransposedWeights(theta, l, delta);
-                double[] re = sum(timesTransposedWeights(theta, l, rDelta), timesTransposedWeights(v, l, delta));
-                double[] previous = new double[e.length];
-                double[] rPrevious = new double[e.length];
-                for (int i = 0; i < e.length; i++) {
-                    double zi = pass.z[l - 1][i];
-                    double d1 = activations[l - 1].derivative(zi);
-                    previous[i] = e[i] * d1;
-                    rPrevious[i] = re[i] * d1 + e[i] * activations[l - 1].secondDerivative(zi) * rz[l - 1][i];
-                }
-                delta = previous;
-                rDelta = rPrevious;
-            }
-        }
-    }
-
-    private static double[] sum(double[] a, double[] b) {
-        double[] out = new double[a.length];
-        for (int i = 0; i < a.length; i++) {
-            out[i] = a[i] + b[i];
-        }
-        return out;
+        walk.exactTangentBackward(theta, v, pass, tangents, delta, rDelta, out, weight);
     }
 
     // ---------------------------------------------------------------- checks and helpers
 
     private double[] target(double[] y) {
-        int o = nOut[layers - 1];
+        int o = outputs;
         if (y.length != o) {
             throw new IllegalArgumentException("a target has length " + y.length + " but the output layer has nOut " + o);
         }
@@ -609,10 +400,6 @@ public final class ExactCurvature {
 
     @Override
     public String toString() {
-        List<String> parts = new ArrayList<>();
-        for (int l = 0; l < layers; l++) {
-            parts.add(nIn[l] + "→" + nOut[l] + (l + 1 < layers ? " " + activations[l] : ""));
-        }
-        return "ExactCurvature[" + String.join(", ", parts) + ", " + loss + ", " + parameterCount + " parameters]";
+        return "ExactCurvature[" + walk.architecture() + ", " + parameterCount + " parameters]";
     }
 }

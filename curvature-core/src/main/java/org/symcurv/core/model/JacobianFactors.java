@@ -1,4 +1,4 @@
-package org.symcurv.uncertainty;
+package org.symcurv.core.model;
 
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -54,8 +54,8 @@ public record JacobianFactors(INDArray outputs, int lowestLayer, List<INDArray> 
     }
 
     /** The layer and role of a network leaf {@code "l_W"} or {@code "l_b"}. */
-    record Leaf(int layer, boolean weight) {
-        static Leaf parse(LeafSpec leaf) {
+    public record Leaf(int layer, boolean weight) {
+        public static Leaf parse(LeafSpec leaf) {
             String name = leaf.name();
             int u = name.lastIndexOf('_');
             try {
