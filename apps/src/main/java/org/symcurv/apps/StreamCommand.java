@@ -121,6 +121,11 @@ public final class StreamCommand implements Callable<Integer> {
     @Option(names = "--stop-after-tasks", paramLabel = "N", defaultValue = "0", description = "Stop after N task ends in this run.")
     int stopAfterTasks;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve Prometheus metrics on http://HOST:PORT/metrics and health checks on /health/ready (503 while the brokers "
+                    + "are unreachable) and /health/live; off by default.")
+    Integer metricsPort;
+
     @Option(names = "--native-threads", paramLabel = "N", defaultValue = "1",
             description = "Threads of ND4J's native operations (default: ${DEFAULT-VALUE}: on small minibatches one thread is faster, and the "
                     + "Kafka clients and the embedded broker need the other cores).")
@@ -160,6 +165,12 @@ public final class StreamCommand implements Callable<Integer> {
                 architecture.describe(), ewc.describe(), learningRate, batch, fisherExamples, settings.checkpointDir());
         out.flush();
         StreamService service = new StreamService(settings, learners, new Printer(out));
+        org.symcurv.apps.stream.MetricsEndpoint endpoint = null;
+        if (metricsPort != null) {
+            endpoint = org.symcurv.apps.stream.MetricsEndpoint.start(metricsPort, service.metrics(), kafka, bootstrap, Duration.ofSeconds(2));
+            out.printf(Locale.ROOT, "metrics on http://localhost:%d/metrics, health on /health/ready and /health/live%n", endpoint.port());
+            out.flush();
+        }
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             service.stop();
@@ -185,6 +196,9 @@ public final class StreamCommand implements Callable<Integer> {
             } catch (IllegalStateException e) {
                 // already shutting down
             }
+            if (endpoint != null) {
+                endpoint.close();
+            }
             if (broker != null) {
                 broker.close();
             }
@@ -196,6 +210,9 @@ public final class StreamCommand implements Callable<Integer> {
     }
 
     private void validate() {
+        if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+            throw new ParameterException(spec.commandLine(), "--metrics-port must be a TCP port (0 to 65535; 0: any free port), got " + metricsPort);
+        }
         if (nativeThreads < 1) {
             throw new ParameterException(spec.commandLine(), "--native-threads must be at least 1, got " + nativeThreads);
         }

@@ -83,9 +83,9 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
     @Option(names = "--latency-examples", paramLabel = "N", defaultValue = "500", description = "Training examples per latency task (default: ${DEFAULT-VALUE}).")
     int latencyExamples;
 
-    @Option(names = "--latency-rate", paramLabel = "N", defaultValue = "1000",
+    @Option(names = "--latency-rate", paramLabel = "N", defaultValue = "0",
             description = "Examples/s at which the latency tasks are produced, a predict record after every --predict-every of them "
-                    + "(default: ${DEFAULT-VALUE}).")
+                    + "(default: 0, half the examples/s measured in the throughput phase, so the service keeps up while it trains).")
     int latencyRate;
 
     @Option(names = "--predict-every", paramLabel = "N", defaultValue = "10",
@@ -127,7 +127,7 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             case "binary" -> true;
             default -> throw new ParameterException(spec.commandLine(), "--encoding must be json or binary, got '" + encoding + "'");
         };
-        if (tasks < 1 || examples < 1 || latencyTasks < 0 || latencyExamples < 1 || batch < 1 || latencyRate < 1 || predictEvery < 1) {
+        if (tasks < 1 || examples < 1 || latencyTasks < 0 || latencyExamples < 1 || batch < 1 || latencyRate < 0 || predictEvery < 1) {
             throw new ParameterException(spec.commandLine(), "--tasks, --examples, --latency-examples, --latency-rate, --predict-every and "
                     + "--batch must be at least 1");
         }
@@ -214,6 +214,7 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             out.printf(Locale.ROOT, "throughput phase: %,d examples in %.1f s (%.1f s of it consolidating)%n", trained, wall, consolidationTotal);
             out.flush();
 
+            int rate = latencyRate > 0 ? latencyRate : (int) Math.max(10, Math.round(perSecond / 2));
             List<Double> latencies = new ArrayList<>();
             PredictionReader answers = new PredictionReader(brokers, predictions);
             Thread answerThread = new Thread(answers, "bench-predictions");
@@ -242,7 +243,7 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
                             producer.send(new ProducerRecord<>(topic, 0, key,
                                     binary ? RecordCodec.encodeBinary(predict) : RecordCodec.encodeJson(predict)));
                         }
-                        long due = pacedStart + (long) ((i + 1) * 1e9 / latencyRate);
+                        long due = pacedStart + (long) ((i + 1) * 1e9 / rate);
                         long wait = due - System.nanoTime();
                         if (wait > 1_000_000) {
                             Thread.sleep(wait / 1_000_000);
@@ -280,7 +281,7 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
                 table.row("end-to-end latency, max (ms)", Table.millis(sorted.get(sorted.size() - 1)), "", "");
             }
             if (!predictionLatencies.isEmpty()) {
-                table.row(String.format(Locale.ROOT, "prediction latency while training at %,d examples/s, p50 / p99 of %d (ms)", latencyRate,
+                table.row(String.format(Locale.ROOT, "prediction latency while training at %,d examples/s, p50 / p99 of %d (ms)", rate,
                                 predictionLatencies.size()),
                         Table.millis(quantile(predictionLatencies, 0.5)) + " / " + Table.millis(quantile(predictionLatencies, 0.99)), "", "");
             }
@@ -318,7 +319,7 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             json.put("examplesPerSecondBetweenConsolidations", perSecondTraining);
             json.put("consolidationSeconds", consolidations);
             json.put("latencyMillis", latencies);
-            json.put("latencyRate", latencyRate);
+            json.put("latencyRate", rate);
             json.put("predictionRequests", requests);
             json.put("predictionErrors", answers.errors());
             json.put("predictionLatencyMillis", predictionLatencies);

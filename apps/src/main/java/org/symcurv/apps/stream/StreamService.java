@@ -140,6 +140,7 @@ public final class StreamService {
     private final String instance;
     private final Map<TopicPartition, PartitionState> owned = new HashMap<>();
     private final AtomicReference<Exception> sendFailure = new AtomicReference<>();
+    private final ServiceMetrics metrics = new ServiceMetrics();
     private volatile boolean stopping;
     private KafkaConsumer<byte[], byte[]> consumer;
     private KafkaProducer<byte[], byte[]> producer;
@@ -156,6 +157,11 @@ public final class StreamService {
         this.listener = listener;
         this.codec = new RecordCodec(settings.featureCount(), settings.numClasses());
         this.instance = settings.instanceId() != null ? settings.instanceId() : processName();
+    }
+
+    /** The service's metrics (thread-safe to read while it runs; {@link MetricsEndpoint} serves them). */
+    public ServiceMetrics metrics() {
+        return metrics;
     }
 
     /** This instance's name in its events: its {@code --instance-id}, else {@code host/pid}. */
@@ -221,6 +227,12 @@ public final class StreamService {
                     process(ps, r);
                     lastRecordSeen = System.nanoTime();
                 }
+                for (TopicPartition tp : owned.keySet()) {
+                    java.util.OptionalLong lag = consumer.currentLag(tp);
+                    if (lag.isPresent()) {
+                        metrics.lag(tp, lag.getAsLong());
+                    }
+                }
                 long now = System.nanoTime();
                 if (now - lastCheckpoint >= settings.checkpointInterval().toNanos()) {
                     checkpointAll();
@@ -233,6 +245,7 @@ public final class StreamService {
                     if (delta > 0) {
                         publish(null, StreamEvents.throughput(delta, seconds, trained, lag, deadLetters));
                     }
+                    metrics.examplesPerSecond(delta / seconds);
                     listener.onStatus(new Status(trained, deadLetters, duplicates, delta / seconds, lag, owned.size(),
                             owned.values().stream().mapToInt(p -> p.models.size()).sum(), tasksEnded));
                     lastReport = now;
@@ -297,8 +310,10 @@ public final class StreamService {
                 }
                 if (m.accept(e) == ModelStream.Outcome.DUPLICATE) {
                     duplicates++;
+                    metrics.duplicate();
                 }
                 trained += m.lastTrained();
+                metrics.trained(m.lastTrained());
             } else if (record instanceof StreamRecord.EndTask end) {
                 ModelStream m = ps.models.get(end.model());
                 if (m == null) {
@@ -307,8 +322,10 @@ public final class StreamService {
                 }
                 ModelStream.TaskEnd result = m.end(end);
                 trained += m.lastTrained();
+                metrics.trained(m.lastTrained());
                 if (result != null) {
                     tasksEnded++;
+                    metrics.consolidated(end.model(), result.consolidation().seconds());
                     publish(end.model(), StreamEvents.consolidated(end.model(), result, r.partition(), r.offset(), r.timestamp()));
                     publish(end.model(), StreamEvents.accuracy(end.model(), result, r.timestamp()));
                     listener.onTaskEnd(end.model(), result);
@@ -345,11 +362,14 @@ public final class StreamService {
         answer.put("instance", instance);
         byte[] key = predict.model().getBytes(StandardCharsets.UTF_8);
         send(new ProducerRecord<>(settings.predictionsTopic(), key, answer.toString().getBytes(StandardCharsets.UTF_8)));
-        listener.onPrediction(predict.model(), answered, Math.max(0, System.currentTimeMillis() - r.timestamp()));
+        long latencyMs = Math.max(0, System.currentTimeMillis() - r.timestamp());
+        metrics.prediction(answered, latencyMs);
+        listener.onPrediction(predict.model(), answered, latencyMs);
     }
 
     private void deadLetter(ConsumerRecord<byte[], byte[]> r, String reason) {
         deadLetters++;
+        metrics.deadLetter(reason);
         RecordHeaders headers = new RecordHeaders();
         headers.add("symcurv.reason", reason.getBytes(StandardCharsets.UTF_8));
         String source = r.topic() + "-" + r.partition() + "@" + r.offset();
@@ -415,6 +435,7 @@ public final class StreamService {
         new PartitionCheckpoint(ps.partition.topic(), ps.partition.partition(), ps.nextOffset, List.copyOf(ps.models.values()))
                 .write(settings.checkpointDir());
         ps.checkpointedOffset = ps.nextOffset;
+        metrics.checkpointWritten();
     }
 
     private Path checkpointFile(PartitionState ps) {
@@ -507,6 +528,7 @@ public final class StreamService {
                 // closing: after a normal run everything is checkpointed already; after a failure the last good
                 // checkpoint must stay as it is
                 partitions.forEach(owned::remove);
+                partitions.forEach(metrics::partitionGone);
                 return;
             }
             try {
@@ -522,6 +544,7 @@ public final class StreamService {
                 rebalanceFailure = new java.io.UncheckedIOException(e);
             } finally {
                 partitions.forEach(owned::remove);
+                partitions.forEach(metrics::partitionGone);
             }
         }
 
@@ -529,6 +552,7 @@ public final class StreamService {
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             // another instance may own them now: drop what was not checkpointed; the checkpoint is reloaded if they return
             partitions.forEach(owned::remove);
+            partitions.forEach(metrics::partitionGone);
         }
 
         @Override
