@@ -1,0 +1,274 @@
+package org.symcurv.apps;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.symcurv.apps.common.EvaluationReports;
+import org.symcurv.apps.common.ModelFiles;
+import org.symcurv.apps.common.ReportFiles;
+import org.symcurv.core.data.AtomicFiles;
+import org.symcurv.core.data.FashionMnist;
+import org.symcurv.core.data.IdxFormat;
+import org.symcurv.core.data.IdxImages;
+import org.symcurv.core.data.ImageDataSet;
+import org.symcurv.core.model.ParameterLayout;
+import org.symcurv.core.model.PerExampleFactors;
+import org.symcurv.uncertainty.ClassificationMetrics;
+import org.symcurv.uncertainty.LaplacePosterior;
+import org.symcurv.uncertainty.LaplacePredictive;
+import org.symcurv.uncertainty.LeafSubset;
+import org.symcurv.uncertainty.OodScore;
+import org.symcurv.uncertainty.PosteriorFile;
+import org.symcurv.uncertainty.PredictiveEvaluation;
+import org.symcurv.uncertainty.PredictiveKind;
+import org.symcurv.uncertainty.SyntheticShift;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * {@code symcurv evaluate}: accuracy, NLL, Brier score and ECE (15 bins) of a Fashion-MNIST classifier on the test set,
+ * and out-of-distribution AUROC against IDX image files ({@code --ood}) and built-in synthetic shifts ({@code --shift}),
+ * for the MAP and, with {@code --posterior}, the Laplace predictives (linearised GLM with probit, pairwise probit or
+ * Monte Carlo link; Monte Carlo over sampled networks), printed as one table; optionally a reliability diagram (PNG) and
+ * the numbers as JSON.
+ */
+@Command(name = "evaluate",
+        mixinStandardHelpOptions = true,
+        description = {"Evaluate a Fashion-MNIST classifier (MAP) and, with --posterior, its Laplace predictives: accuracy, NLL, Brier,",
+                "ECE (15 bins) on the test set, OOD AUROC against --ood IDX files and --shift synthetic shifts; one table."})
+public final class EvaluateCommand implements Callable<Integer> {
+    static final class KindConverter implements ITypeConverter<PredictiveKind> {
+        @Override
+        public PredictiveKind convert(String value) {
+            try {
+                return PredictiveKind.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    static final class ScoreConverter implements ITypeConverter<OodScore> {
+        @Override
+        public OodScore convert(String value) {
+            try {
+                return OodScore.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    static final class ShiftConverter implements ITypeConverter<SyntheticShift> {
+        @Override
+        public SyntheticShift convert(String value) {
+            try {
+                return SyntheticShift.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "FILE", required = true, description = "The DL4J model zip (the MAP θ*).")
+    Path model;
+
+    @Option(names = "--posterior", paramLabel = "FILE", description = "A posterior from 'symcurv laplace' for this model.")
+    Path posteriorFile;
+
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "Directory with the four Fashion-MNIST IDX files (default: $SYMCURV_DATA, then /usr/share/datasets/fashion-mnist).")
+    Path dataDir;
+
+    @Option(names = "--predictive", paramLabel = "NAME", split = ",", converter = KindConverter.class,
+            description = "Which predictives, comma-separated: map, glm-probit, glm-pairwise, glm-mc, nn-mc "
+                    + "(default: map alone, or all five with --posterior).")
+    List<PredictiveKind> kinds;
+
+    @Option(names = "--samples", paramLabel = "S", defaultValue = "1000", description = "Logit samples per image for glm-mc (default: ${DEFAULT-VALUE}).")
+    int samples;
+
+    @Option(names = "--network-samples", paramLabel = "S", defaultValue = "20", description = "Sampled networks for nn-mc (default: ${DEFAULT-VALUE}).")
+    int networkSamples;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Seed of the Monte Carlo draws, the shifts and the OOD subsets (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--test-from", paramLabel = "I", defaultValue = "0",
+            description = "Evaluate on test images I … I+COUNT−1 (e.g. 2000 after 'symcurv laplace --prior grid --validation 2000') (default: ${DEFAULT-VALUE}).")
+    int testFrom;
+
+    @Option(names = "--test-count", paramLabel = "COUNT", description = "Number of test images (default: all from --test-from on).")
+    Integer testCount;
+
+    @Option(names = "--ood", paramLabel = "FILE", description = "An IDX3 image file (28×28, .gz or not) of out-of-distribution images; repeatable.")
+    List<Path> oodFiles = new ArrayList<>();
+
+    @Option(names = "--shift", paramLabel = "NAME", split = ",", converter = ShiftConverter.class,
+            description = "Built-in OOD sets made from the evaluated test images: rotate90, vflip, invert, noise, permute (comma-separated; "
+                    + "default: all five unless --ood is given; 'none' is not a name: give --ood instead).")
+    List<SyntheticShift> shifts;
+
+    @Option(names = "--ood-count", paramLabel = "N", defaultValue = "2000",
+            description = "Images per OOD set (a seeded subset; default: ${DEFAULT-VALUE}).")
+    int oodCount;
+
+    @Option(names = "--ood-score", paramLabel = "NAME", defaultValue = "entropy", converter = ScoreConverter.class,
+            description = "OOD score: entropy (predictive entropy) or max-prob (1 − max probability) (default: ${DEFAULT-VALUE}).")
+    OodScore oodScore;
+
+    @Option(names = "--reliability", paramLabel = "FILE.png", description = "Write a reliability diagram (accuracy against confidence per bin).")
+    Path reliability;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Write the table's numbers (and the bins) as JSON.")
+    Path json;
+
+    @Option(names = "--force", description = "Replace existing --reliability / --json files.")
+    boolean force;
+
+    @Override
+    public Integer call() throws IOException {
+        validateOptions();
+        PrintWriter stdout = spec.commandLine().getOut();
+        Path pngTarget = reliability == null ? null : checkedOutput(reliability, "--reliability", force);
+        Path jsonTarget = json == null ? null : checkedOutput(json, "--json", force);
+        MultiLayerNetwork network = ModelFiles.loadModel(model);
+        Path dir = FashionMnist.locate(dataDir);
+        ImageDataSet allTest = FashionMnist.loadTest(dir);
+        requireFashionMnistShape(network, allTest, model);
+        int count = testCount == null ? allTest.size() - testFrom : testCount;
+        if (testFrom < 0 || count < 1 || testFrom + count > allTest.size()) {
+            throw new ParameterException(spec.commandLine(), "--test-from " + testFrom + " and --test-count " + count + " must select images within the "
+                    + allTest.size() + " test images");
+        }
+        ImageDataSet test = allTest.subset(testFrom, testFrom + count);
+        Map<String, ImageDataSet> ood = EvaluationReports.oodSets(test, shifts == null && oodFiles.isEmpty() ? List.of(SyntheticShift.values())
+                : shifts == null ? List.of() : shifts, oodFiles, oodCount, seed);
+
+        LaplacePosterior posterior = null;
+        String label = "";
+        if (posteriorFile != null) {
+            PosteriorFile.Contents contents = readPosterior(posteriorFile);
+            try {
+                LeafSubset subset = LeafSubset.of(contents.fisher().spec(), ParameterLayout.of(network));
+                posterior = contents.posterior(subset.extract(network.params().dup()));
+            } catch (IllegalArgumentException e) {
+                throw new SymcurvCli.CommandFailure(posteriorFile + " does not fit " + model + ": " + e.getMessage(), e);
+            }
+            label = contents.metadata().getOrDefault(PosteriorFile.STRUCTURE, "posterior") + ", " + contents.metadata().getOrDefault(PosteriorFile.SUBSET, "?");
+            stdout.printf(Locale.ROOT, "posterior %s: %s, %,d parameters, N = %,d, %s%n", posteriorFile, label, posterior.parameterCount(),
+                    posterior.dataSize(), posterior.prior());
+        }
+        List<PredictiveKind> chosen = kinds != null ? kinds : posterior == null ? List.of(PredictiveKind.MAP) : List.of(PredictiveKind.values());
+        if (posterior == null && chosen.stream().anyMatch(k -> k != PredictiveKind.MAP)) {
+            throw new ParameterException(spec.commandLine(), "--predictive " + chosen + " needs --posterior (without one only 'map' exists)");
+        }
+        stdout.printf(Locale.ROOT, "evaluating %s on Fashion-MNIST test images %d … %d; OOD sets (%s, %,d images each): %s%n", model, testFrom,
+                testFrom + count - 1, oodScore.cliName(), oodCount, ood.isEmpty() ? "none" : String.join(", ", ood.keySet()));
+        stdout.flush();
+
+        List<PredictiveEvaluation.Row> rows = new ArrayList<>();
+        LaplacePredictive predictive = posterior == null ? LaplacePredictive.map(network) : LaplacePredictive.of(network, posterior);
+        for (PredictiveKind kind : chosen) {
+            int s = kind == PredictiveKind.SAMPLED_NETWORKS ? networkSamples : samples;
+            rows.addAll(PredictiveEvaluation.evaluate(kind == PredictiveKind.MAP ? "" : label, predictive, List.of(kind), test, ood, oodScore, s, seed));
+        }
+        stdout.println();
+        stdout.print(PredictiveEvaluation.table(rows));
+        stdout.printf(Locale.ROOT, "(AUROC columns: %s; ECE over %d confidence bins)%n", oodScore.cliName(), ClassificationMetrics.ECE_BINS);
+        if (pngTarget != null) {
+            EvaluationReports.writeReliabilityDiagram(rows, pngTarget, force, "Reliability, Fashion-MNIST test images " + testFrom + "–" + (testFrom + count - 1));
+            stdout.printf(Locale.ROOT, "reliability diagram written to %s%n", reliability);
+        }
+        if (jsonTarget != null) {
+            ReportFiles.writeText(jsonTarget, EvaluationReports.toJson(rows, Map.of("model", model.toString(), "posterior", String.valueOf(posteriorFile),
+                    "test", testFrom + ".." + (testFrom + count - 1), "ood-score", oodScore.cliName())), force);
+            stdout.printf(Locale.ROOT, "numbers written to %s%n", json);
+        }
+        stdout.flush();
+        return 0;
+    }
+
+    private void validateOptions() {
+        if (samples < 1 || networkSamples < 1) {
+            throw new ParameterException(spec.commandLine(), "--samples and --network-samples must be at least 1");
+        }
+        if (oodCount < 1) {
+            throw new ParameterException(spec.commandLine(), "--ood-count must be at least 1, got " + oodCount);
+        }
+    }
+
+    static PosteriorFile.Contents readPosterior(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new SymcurvCli.CommandFailure(file + (Files.exists(file) ? " is not a regular file" : " does not exist")
+                    + "; --posterior needs a file written by 'symcurv laplace'");
+        }
+        try {
+            return PosteriorFile.read(file);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new SymcurvCli.CommandFailure("cannot read the posterior " + file + ": " + SymcurvCli.describe(e), e);
+        }
+    }
+
+    /** @throws SymcurvCli.CommandFailure unless the model maps the data's pixels to its classes */
+    public static void requireFashionMnistShape(MultiLayerNetwork network, ImageDataSet data, Path model) {
+        PerExampleFactors factors;
+        try {
+            factors = PerExampleFactors.of(network);
+        } catch (IllegalArgumentException e) {
+            throw new SymcurvCli.CommandFailure(model + ": " + e.getMessage(), e);
+        }
+        if (factors.inputCount() != data.featureCount() || factors.outputCount() != data.numClasses()) {
+            throw new SymcurvCli.CommandFailure(model + " maps " + factors.inputCount() + " inputs to " + factors.outputCount()
+                    + " outputs, but Fashion-MNIST has " + data.featureCount() + " pixels and " + data.numClasses()
+                    + " classes; use a model trained on Fashion-MNIST (symcurv train)");
+        }
+    }
+
+    /**
+     * The absolute output path after checking it is not a directory, not kept by an existing file, and writable (a
+     * temporary sibling is created and removed).
+     */
+    public static Path checkedOutput(Path file, String option, boolean force) {
+        Path target = file.toAbsolutePath().normalize();
+        if (Files.isDirectory(target)) {
+            throw new SymcurvCli.CommandFailure(file + " is a directory; " + option + " needs a file name");
+        }
+        if (Files.exists(target) && !force) {
+            throw new SymcurvCli.CommandFailure(file + " already exists; pass --force to replace it or choose another " + option);
+        }
+        try {
+            Files.delete(AtomicFiles.createSiblingTemp(target));
+        } catch (IOException e) {
+            throw new SymcurvCli.CommandFailure("cannot write " + file + ": " + SymcurvCli.describe(e) + "; choose a writable " + option, e);
+        }
+        return target;
+    }
+
+}

@@ -1,0 +1,455 @@
+package org.symcurv.apps;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.symcurv.apps.common.ClassifierEvaluation;
+import org.symcurv.apps.common.HiddenActivation;
+import org.symcurv.apps.common.MlpArchitecture;
+import org.symcurv.core.data.AtomicFiles;
+import org.symcurv.core.data.FashionMnist;
+import org.symcurv.core.data.ImageDataSet;
+import org.symcurv.core.estimate.TaylorEstimator.InvariantPolicy;
+import org.symcurv.core.operator.Damping;
+import org.symcurv.core.symmetry.GroupType;
+import org.symcurv.optimizer.LearningRateSchedule;
+import org.symcurv.optimizer.Muon;
+import org.symcurv.optimizer.Optimizer;
+import org.symcurv.optimizer.OptimizerSettings;
+import org.symcurv.optimizer.Recipe;
+import org.symcurv.optimizer.SymmetryPreconditioner;
+import org.symcurv.optimizer.train.ArrayTrainingData;
+import org.symcurv.optimizer.train.Evaluator;
+import org.symcurv.optimizer.train.Trainer;
+import org.symcurv.optimizer.train.TrainingCheckpoint;
+import org.symcurv.optimizer.train.TrainingConfig;
+import org.symcurv.optimizer.train.TrainingListener;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code symcurv train}: fits an MLP classifier to Fashion-MNIST on shuffled minibatches with one of the optimizer
+ * module's recipes ({@code symmetry}, {@code shampoo}, {@code muon}, {@code adam}, {@code adamw}, {@code sgd}; our own
+ * loop, {@link Trainer}, not DL4J's updater), reports test accuracy and loss after every epoch, and writes the network
+ * as a standard DL4J model zip ({@link ModelSerializer}, without updater state: the optimizer state lives in the
+ * checkpoint) that plain DL4J can restore. The zip is written to a temporary sibling and renamed into place, so a
+ * failed run never leaves half a model, and an existing model is kept unless {@code --force} is given. With
+ * {@code --checkpoint} the run can be continued bit for bit by {@code --resume}.
+ */
+@Command(name = "train",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {"Train an MLP classifier on Fashion-MNIST and save it as a DL4J model zip.",
+                "Inputs are pixel/255 in [0, 1], flattened row-major to 784; labels 0-9."})
+public final class TrainCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "Directory with the four Fashion-MNIST IDX files (default: $SYMCURV_DATA, then "
+                    + "/usr/share/datasets/fashion-mnist from the Debian package dataset-fashion-mnist).")
+    Path dataDir;
+
+    @Option(names = "--out", paramLabel = "FILE", defaultValue = "reports/model.zip",
+            description = "Where to write the model zip (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--force", description = "Replace an existing model file.")
+    boolean force;
+
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "5", description = "Passes over the training set (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--hidden", paramLabel = "W[,W...]", hideParamSyntax = true, split = ",", defaultValue = "256,256",
+            description = "Hidden layer widths (default: ${DEFAULT-VALUE}).")
+    List<Integer> hidden;
+
+    @Option(names = "--activation", paramLabel = "NAME", defaultValue = "relu", completionCandidates = HiddenActivation.CliNames.class,
+            converter = HiddenActivation.Converter.class,
+            description = "Hidden nonlinearity, one of: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    HiddenActivation activation;
+
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "128", description = "Minibatch size (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42",
+            description = "Seed of the weight initialisation and the minibatch shuffling (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adam",
+            description = "symmetry, shampoo, muon, adam, adamw or sgd (default: ${DEFAULT-VALUE}).")
+    String optimizerName;
+
+    @Option(names = "--lr", paramLabel = "RATE",
+            description = "Peak learning rate (default: the optimizer's: adam, adamw, shampoo 1e-3; muon 2e-3; sgd 0.05; symmetry 0.03).")
+    Double learningRate;
+
+    @Option(names = "--schedule", paramLabel = "KIND", defaultValue = "constant",
+            description = "Learning-rate schedule after the warm-up: constant or cosine (decays to --lr-final × the peak at the "
+                    + "last step; the symmetry step needs a decay) (default: ${DEFAULT-VALUE}).")
+    String scheduleName;
+
+    @Option(names = "--warmup", paramLabel = "STEPS", defaultValue = "0", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
+    long warmup;
+
+    @Option(names = "--lr-final", paramLabel = "FRACTION", defaultValue = "0",
+            description = "The cosine schedule's final rate as a fraction of the peak (default: ${DEFAULT-VALUE}).")
+    double finalFraction;
+
+    @Option(names = "--weight-decay", paramLabel = "L",
+            description = "Decoupled weight decay on weight matrices (default: 1e-2 for adamw, else 0).")
+    Double weightDecay;
+
+    @Option(names = "--clip", paramLabel = "NORM", defaultValue = "0",
+            description = "Clip each gradient to this global norm; 0 turns clipping off (default: ${DEFAULT-VALUE}).")
+    double clipNorm;
+
+    @Option(names = "--beta1", paramLabel = "B1", description = "Momentum rate of adam, adamw, shampoo, symmetry (default: 0.9).")
+    Double beta1;
+
+    @Option(names = "--beta2", paramLabel = "B2",
+            description = "Second-moment rate (default: 0.999 for adam and adamw, 0.99 for shampoo and symmetry).")
+    Double beta2;
+
+    @Option(names = "--momentum", paramLabel = "MU", description = "Momentum of sgd and muon (default: 0.9 for sgd, 0.95 for muon).")
+    Double momentum;
+
+    @Option(names = "--nesterov", negatable = true, description = "Nesterov momentum for sgd and muon (default: on for muon, off for sgd).")
+    Boolean nesterov;
+
+    @Option(names = "--refresh", paramLabel = "K", defaultValue = "10",
+            description = "shampoo and symmetry: recompute the inverse every K steps (default: ${DEFAULT-VALUE}).")
+    int refresh;
+
+    @Option(names = "--statistics-every", paramLabel = "S", defaultValue = "1",
+            description = "symmetry: update the gradient second moment every S steps (default: ${DEFAULT-VALUE}).")
+    int statisticsEvery;
+
+    @Option(names = "--damping", paramLabel = "L",
+            description = "Relative damping of the inverse (default: 1e-2 for symmetry, 1e-4 for shampoo).")
+    Double damping;
+
+    @Option(names = "--damping-scope", paramLabel = "SCOPE", defaultValue = "per-block",
+            description = "symmetry: damping relative to each block's largest eigenvalue (per-block) or the whole operator's "
+                    + "(global) (default: ${DEFAULT-VALUE}).")
+    String dampingScope;
+
+    @Option(names = "--invariant", paramLabel = "POLICY", defaultValue = "adam",
+            description = "symmetry: the invariant subspace by an Adam diagonal (adam) or the damped formula (damped-scalar, "
+                    + "needs --damping-scope global) (default: ${DEFAULT-VALUE}).")
+    String invariantPolicy;
+
+    @Option(names = "--invariant-lr", paramLabel = "RATE",
+            description = "symmetry: peak rate of the Adam-style invariant part, following the same schedule (default: 2e-3).")
+    Double invariantLearningRate;
+
+    @Option(names = "--group", paramLabel = "TYPE",
+            description = "symmetry: use this group type for every hidden layer instead of the one its activation implies: "
+                    + "perm, sign, signed-perm or orth.")
+    String groupType;
+
+    @Option(names = "--polar", paramLabel = "METHOD", defaultValue = "newton-schulz",
+            description = "muon: the polar factor exactly (exact) or by 5 Newton–Schulz steps (default: ${DEFAULT-VALUE}).")
+    String polar;
+
+    @Option(names = "--checkpoint", paramLabel = "FILE",
+            description = "Write a checkpoint (parameters, optimizer state, data position) here after every epoch.")
+    Path checkpoint;
+
+    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "0",
+            description = "Also checkpoint every N minibatches; 0: only after epochs (default: ${DEFAULT-VALUE}).")
+    long checkpointEvery;
+
+    @Option(names = "--resume", paramLabel = "FILE",
+            description = "Continue the run saved in this checkpoint (same options; it continues bit for bit).")
+    Path resume;
+
+    @Option(names = "--max-skipped", paramLabel = "N", defaultValue = "10",
+            description = "Stop after more than N steps with a non-finite loss, gradient or update (default: ${DEFAULT-VALUE}).")
+    int maxSkipped;
+
+    @Option(names = "--no-progress", description = "Do not show a progress bar (none is shown without a console anyway).")
+    boolean noProgress;
+
+    @Override
+    public Integer call() throws IOException {
+        validateOptions();
+        OptimizerSettings settings = optimizerSettings();
+        PrintWriter stdout = spec.commandLine().getOut();
+        Path target = out.toAbsolutePath().normalize();
+        if (Files.isDirectory(target)) {
+            throw new SymcurvCli.CommandFailure(out + " is a directory; --out needs a file name such as " + out.resolve("model.zip"));
+        }
+        if (Files.exists(target) && !force) {
+            throw new SymcurvCli.CommandFailure(out + " already exists; pass --force to replace it or choose another --out");
+        }
+        TrainingCheckpoint saved = null;
+        if (resume != null) {
+            try {
+                saved = TrainingCheckpoint.read(resume);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new SymcurvCli.CommandFailure("cannot resume: " + resume + " does not exist");
+            } catch (IOException e) {
+                throw new SymcurvCli.CommandFailure("cannot resume from " + resume + ": " + SymcurvCli.describe(e));
+            }
+        }
+        Path dir = FashionMnist.locate(dataDir);
+        Path tmp = createTemporaryOutput(target);
+        try {
+            ImageDataSet train = FashionMnist.loadTrain(dir);
+            ImageDataSet test = FashionMnist.loadTest(dir);
+            MlpArchitecture architecture = new MlpArchitecture(train.featureCount(), hidden, activation, train.numClasses());
+            MultiLayerNetwork network = architecture.newNetworkWithoutUpdater(seed);
+            TrainingConfig config = new TrainingConfig(batchSize, (long) epochs * ((train.size() + batchSize - 1) / batchSize), seed, 0,
+                    false, maxSkipped, checkpoint, checkpointEvery);
+            settings = withTotalSteps(settings, config.totalIterations());
+            Optimizer<?> optimizer = settings.build(network);
+            stdout.printf(Locale.ROOT, "training %s MLP (%,d parameters) on %,d Fashion-MNIST images from %s%n",
+                    architecture.describe(), architecture.parameterCount(), train.size(), dir);
+            stdout.printf(Locale.ROOT, "optimizer %s%n", optimizer.describe());
+            if (optimizer.direction() instanceof SymmetryPreconditioner s) {
+                stdout.printf(Locale.ROOT, "symmetry groups: %s; largest block %d copies%n", s.decomposition().spec().groups(),
+                        s.largestActiveBlock());
+            }
+            stdout.printf(Locale.ROOT, "batch %d, seed %d, %d epoch%s (%,d steps); testing on %,d images%n",
+                    batchSize, seed, epochs, epochs == 1 ? "" : "s", config.totalIterations(), test.size());
+            stdout.flush();
+
+            Evaluator evaluator = net -> {
+                ClassifierEvaluation e = ClassifierEvaluation.of(net, test);
+                Map<String, Double> metrics = new java.util.LinkedHashMap<>();
+                metrics.put("loss", e.meanLoss());
+                metrics.put("accuracy", e.accuracy());
+                metrics.put("correct", (double) e.correct());
+                metrics.put("count", (double) e.count());
+                return metrics;
+            };
+            ArrayTrainingData data = ArrayTrainingData.classification(train);
+            Reporter reporter = new Reporter(stdout, config.batchesPerEpoch(train.size()), saved == null ? 0 : saved.trainSeconds());
+            Trainer trainer;
+            if (saved != null) {
+                trainer = Trainer.resume(saved, network, optimizer, data, evaluator, config, reporter);
+                stdout.printf(Locale.ROOT, "resuming from %s after %,d of %,d steps%n", resume, saved.iteration(), config.totalIterations());
+                stdout.flush();
+            } else {
+                trainer = Trainer.start(network, optimizer, data, evaluator, config, reporter);
+            }
+            try {
+                trainer.run();
+            } finally {
+                reporter.closeBar();
+            }
+            try {
+                ModelSerializer.writeModel(network, tmp.toFile(), false);
+                AtomicFiles.moveIntoPlace(tmp, target, force);
+            } catch (IOException e) {
+                throw new SymcurvCli.CommandFailure("could not write the model to " + out + ": " + SymcurvCli.describe(e), e);
+            }
+            stdout.printf(Locale.ROOT, "model written to %s%n", out);
+            stdout.flush();
+            return 0;
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private OptimizerSettings optimizerSettings() {
+        Recipe recipe;
+        try {
+            recipe = Recipe.parse(optimizerName);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        OptimizerSettings s = OptimizerSettings.defaults(recipe);
+        try {
+            if (beta1 != null || beta2 != null) {
+                s = s.withBetas(beta1 != null ? beta1 : s.beta1(), beta2 != null ? beta2 : s.beta2());
+            }
+            if (momentum != null || nesterov != null) {
+                s = s.withMomentum(momentum != null ? momentum : s.momentum(), nesterov != null ? nesterov : s.nesterov());
+            }
+            if (weightDecay != null) {
+                s = s.withWeightDecay(weightDecay);
+            }
+            s = s.withClipNorm(clipNorm).withRefreshInterval(refresh).withStatisticsInterval(statisticsEvery);
+            double lambda = damping != null ? damping : s.damping().relative();
+            s = s.withDamping(switch (dampingScope.toLowerCase(Locale.ROOT)) {
+                case "per-block" -> Damping.perBlock(lambda);
+                case "global" -> Damping.global(lambda);
+                default -> throw new IllegalArgumentException("--damping-scope must be per-block or global, got '" + dampingScope + "'");
+            });
+            s = s.withInvariantPolicy(switch (invariantPolicy.toLowerCase(Locale.ROOT)) {
+                case "adam" -> InvariantPolicy.ADAM;
+                case "damped-scalar" -> InvariantPolicy.DAMPED_SCALAR;
+                default -> throw new IllegalArgumentException("--invariant must be adam or damped-scalar, got '" + invariantPolicy + "'");
+            });
+            if (groupType != null) {
+                s = s.withGroupType(GroupType.parse(groupType));
+            }
+            if (invariantLearningRate != null) {
+                if (!(invariantLearningRate > 0)) {
+                    throw new IllegalArgumentException("--invariant-lr must be a positive number, got " + invariantLearningRate);
+                }
+                s = s.withInvariantLearningRate(invariantLearningRate);
+            }
+            s = s.withPolar(switch (polar.toLowerCase(Locale.ROOT)) {
+                case "exact" -> Muon.Polar.EXACT;
+                case "newton-schulz" -> Muon.Polar.NEWTON_SCHULZ;
+                default -> throw new IllegalArgumentException("--polar must be exact or newton-schulz, got '" + polar + "'");
+            }, s.newtonSchulzSteps());
+            if (recipe == Recipe.SYMMETRY) {
+                // validate the combination now (e.g. damped-scalar with per-block damping) as a usage error
+                new SymmetryPreconditioner.Options(s.beta1(), s.beta2(), s.damping(), s.refreshInterval(), s.statisticsInterval(),
+                        s.invariantPolicy(), s.epsilon(), 1.0);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        return s;
+    }
+
+    /** The schedule needs the run's length: set it once the data (and so the number of steps) is known. */
+    private OptimizerSettings withTotalSteps(OptimizerSettings s, long totalSteps) {
+        double peak = learningRate != null ? learningRate : s.schedule().peak();
+        LearningRateSchedule schedule;
+        if (scheduleName.equalsIgnoreCase("cosine")) {
+            if (warmup >= totalSteps) {
+                throw new ParameterException(spec.commandLine(), "--warmup " + warmup + " leaves no steps for the cosine decay of a "
+                        + totalSteps + "-step run");
+            }
+            schedule = LearningRateSchedule.warmupCosine(peak, warmup, totalSteps, finalFraction);
+        } else {
+            schedule = LearningRateSchedule.warmupConstant(peak, warmup);
+        }
+        return s.withSchedule(schedule);
+    }
+
+    private void validateOptions() {
+        if (epochs < 1) {
+            throw new ParameterException(spec.commandLine(), "--epochs must be at least 1, got " + epochs);
+        }
+        if (batchSize < 1) {
+            throw new ParameterException(spec.commandLine(), "--batch must be at least 1, got " + batchSize);
+        }
+        if (learningRate != null && (!(learningRate > 0) || Double.isInfinite(learningRate))) {
+            throw new ParameterException(spec.commandLine(), "--lr must be a positive number, got " + learningRate);
+        }
+        if (hidden.isEmpty() || hidden.stream().anyMatch(width -> width == null || width < 1)) {
+            throw new ParameterException(spec.commandLine(), "--hidden needs positive layer widths such as 256,256, got " + hidden);
+        }
+        if (!scheduleName.equalsIgnoreCase("constant") && !scheduleName.equalsIgnoreCase("cosine")) {
+            throw new ParameterException(spec.commandLine(), "--schedule must be constant or cosine, got '" + scheduleName + "'");
+        }
+        if (warmup < 0 || !(finalFraction >= 0 && finalFraction <= 1)) {
+            throw new ParameterException(spec.commandLine(), "--warmup must be ≥ 0 and --lr-final in [0, 1], got " + warmup + " and "
+                    + finalFraction);
+        }
+        if (refresh < 1 || statisticsEvery < 1 || maxSkipped < 0 || checkpointEvery < 0 || clipNorm < 0) {
+            throw new ParameterException(spec.commandLine(), "--refresh and --statistics-every must be ≥ 1, --max-skipped, "
+                    + "--checkpoint-every and --clip ≥ 0");
+        }
+        if (checkpointEvery > 0 && checkpoint == null) {
+            throw new ParameterException(spec.commandLine(), "--checkpoint-every needs --checkpoint FILE");
+        }
+    }
+
+    /** Creates the temporary sibling now, so an unwritable destination fails before any training. */
+    private Path createTemporaryOutput(Path target) {
+        try {
+            return AtomicFiles.createSiblingTemp(target);
+        } catch (IOException e) {
+            throw new SymcurvCli.CommandFailure("cannot write the model to " + out + ": " + SymcurvCli.describe(e)
+                    + "; choose a writable --out", e);
+        }
+    }
+
+    /** Prints one line per epoch, warnings for skipped steps, and a progress bar per epoch on a console. */
+    private final class Reporter implements TrainingListener {
+        private final PrintWriter stdout;
+        private final int batchesPerEpoch;
+        private ProgressBar bar;
+        private int barEpoch = -1;
+        private double lossSum;
+        private long lossCount;
+        private double epochStartSeconds;
+
+        Reporter(PrintWriter stdout, int batchesPerEpoch, double startSeconds) {
+            this.stdout = stdout;
+            this.batchesPerEpoch = batchesPerEpoch;
+            this.epochStartSeconds = startSeconds;
+        }
+
+        @Override
+        public void onStep(Step step) {
+            lossSum += step.loss();
+            lossCount++;
+            if (noProgress || System.console() == null) {
+                return;
+            }
+            if (bar == null || barEpoch != step.epoch()) {
+                closeBar();
+                barEpoch = step.epoch();
+                bar = new ProgressBarBuilder().setTaskName("epoch " + (step.epoch() + 1) + "/" + epochs).setInitialMax(batchesPerEpoch)
+                        .setStyle(ProgressBarStyle.ASCII).setUnit(" steps", 1).setConsumer(new ConsoleProgressBarConsumer(System.err))
+                        .setUpdateIntervalMillis(250).build();
+                bar.stepTo((step.iteration() - 1) % batchesPerEpoch);
+            }
+            bar.step();
+            bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", lossSum / lossCount));
+        }
+
+        @Override
+        public void onSkipped(Skipped skipped) {
+            spec.commandLine().getErr().printf(Locale.ROOT, "warning: step %d skipped, non-finite %s (%d skipped so far)%n",
+                    skipped.iteration(), skipped.reason(), skipped.skipped());
+            spec.commandLine().getErr().flush();
+        }
+
+        @Override
+        public void onEvaluation(Evaluation e) {
+            if (!e.endOfEpoch() && e.iteration() % batchesPerEpoch != 0 && e.iteration() != (long) epochs * batchesPerEpoch) {
+                return;
+            }
+            closeBar();
+            int epoch = (int) Math.ceil(e.epoch() - 1e-9);
+            Map<String, Double> m = e.metrics();
+            stdout.printf(Locale.ROOT, "epoch %d/%d: train loss %.4f, test loss %.4f, test accuracy %.4f (%d/%d), %.1f s%n",
+                    epoch, epochs, lossCount == 0 ? Double.NaN : lossSum / lossCount, m.get("loss"), m.get("accuracy"),
+                    m.get("correct").longValue(), m.get("count").longValue(), e.trainSeconds() - epochStartSeconds);
+            stdout.flush();
+            lossSum = 0;
+            lossCount = 0;
+            epochStartSeconds = e.trainSeconds();
+        }
+
+        @Override
+        public void onCheckpoint(Path path, long iteration) {
+            if (iteration % batchesPerEpoch == 0) {
+                stdout.printf(Locale.ROOT, "checkpoint written to %s (step %,d)%n", path, iteration);
+                stdout.flush();
+            }
+        }
+
+        void closeBar() {
+            if (bar != null) {
+                bar.close();
+                bar = null;
+            }
+        }
+    }
+}
