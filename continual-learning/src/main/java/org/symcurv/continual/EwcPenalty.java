@@ -29,11 +29,6 @@ public final class EwcPenalty implements Regularizer {
     private final INDArray anchor;
     private final INDArray linear;
     private final double constant;
-    /** {@code diag(operator)} when the operator is diagonal in parameter coordinates, else null. */
-    private final INDArray diagonal;
-    /** The same product with fewer array passes for dense-MLP specs ({@link FastProduct}), else null. */
-    private final FastProduct fast;
-
     private final DataType type;
 
     private EwcPenalty(double lambda, Curvature operator, INDArray anchor, INDArray linear, double constant, DataType type) {
@@ -44,36 +39,10 @@ public final class EwcPenalty implements Regularizer {
         this.anchor = anchor == null ? null : anchor.castTo(type);
         this.linear = linear == null ? null : linear.castTo(type);
         this.constant = constant;
-        this.diagonal = op != null && isDiagonal(op.spec()) ? op.diagonal().castTo(type) : null;
-        this.fast = op != null && diagonal == null ? FastProduct.compile(op) : null;
-    }
-
-    /**
-     * Whether every operator on {@code spec} is diagonal in parameter coordinates: only {@code SIGN} groups and no free axis
-     * (each parameter is then its own kind with one copy, e.g. {@code Presets.diagonal}). Such an operator is applied as
-     * {@code diag(F) ⊙ x}, the same numbers as {@link Curvature#multiply} without its gather and scatter.
-     */
-    static boolean isDiagonal(org.symcurv.core.symmetry.SymmetrySpec spec) {
-        for (org.symcurv.core.symmetry.Group g : spec.groups()) {
-            if (g.type() != org.symcurv.core.symmetry.GroupType.SIGN) {
-                return false;
-            }
-        }
-        for (org.symcurv.core.symmetry.LeafSpec leaf : spec.leaves()) {
-            for (int a = 0; a < leaf.rank(); a++) {
-                if (leaf.label(a).isFree()) {
-                    return false;
-                }
-            }
-        }
-        return true;
     }
 
     private INDArray apply(INDArray x) {
-        if (diagonal != null) {
-            return diagonal.mul(x);
-        }
-        return fast != null ? fast.multiply(x) : operator.multiply(x);
+        return operator.multiply(x);
     }
 
     /**

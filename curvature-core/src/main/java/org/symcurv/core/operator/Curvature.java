@@ -12,7 +12,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.ops.transforms.Transforms;
 import org.symcurv.core.symmetry.AxisLabel;
 import org.symcurv.core.symmetry.Group;
 import org.symcurv.core.symmetry.Kind;
@@ -35,6 +34,11 @@ import org.symcurv.core.symmetry.SymmetrySpec;
 public final class Curvature {
     private final KindDecomposition kinds;
     private final List<INDArray> blocks;
+    /** The product's plan, built on first use (null until then; {@link #NO_PLAN} when the generic route applies). */
+    private volatile Object product;
+    private static final Object NO_PLAN = new Object();
+    /** {@code diag(S)} when {@link #isParameterDiagonal()}, built on first use. */
+    private volatile INDArray parameterDiagonal;
 
     private Curvature(KindDecomposition kinds, List<INDArray> blocks) {
         this.kinds = kinds;
@@ -112,28 +116,100 @@ public final class Curvature {
     }
 
     /**
-     * {@code S x}.
+     * {@code S x = Σ_κ Z_κ*(Z_κ(x) B_κ)}, computed in {@code x}'s data type: per kind one gather, one block product and one
+     * scatter (an elementwise product when {@code S} is diagonal in parameter coordinates).
      *
-     * @param x flat vector {@code [P]}; not modified
+     * @param x flat vector of {@code P} elements ({@code [P]}, {@code [1, P]} or {@code [P, 1]}); not modified
      * @return a new {@code [P]} vector
+     * @throws IllegalArgumentException if {@code x} does not have {@code P} elements
      */
     public INDArray multiply(INDArray x) {
-        return multiplyRows(x.reshape(1, x.length())).reshape(spec().parameterCount());
+        long p = spec().parameterCount();
+        if (x.length() != p) {
+            throw new IllegalArgumentException("the operator acts on " + p + " parameters, but the vector has shape "
+                    + Arrays.toString(x.shape()));
+        }
+        return multiplyRows(x.reshape(1, p)).reshape(p);
     }
 
     /**
      * {@code S x_i} for every row {@code x_i} at once (one block product per kind for all rows).
      *
      * @param rows {@code [n, P]}; not modified
-     * @return a new {@code [n, P]} array
+     * @return a new {@code [n, P]} array in {@code rows}' data type
+     * @throws IllegalArgumentException if the rows do not have {@code P} columns
      */
     public INDArray multiplyRows(INDArray rows) {
+        long p = spec().parameterCount();
+        if (rows.rank() != 2 || rows.size(1) != p) {
+            throw new IllegalArgumentException("expected parameter vectors as rows, shape [n, " + p + "], got shape "
+                    + Arrays.toString(rows.shape()));
+        }
+        DataType type = rows.dataType();
+        if (p == 0 || rows.size(0) == 0) {
+            return Nd4j.zeros(type, rows.size(0), p);
+        }
+        if (isParameterDiagonal()) {
+            return rows.mulRowVector(parameterDiagonal().castTo(type));
+        }
+        BlockProduct plan = product();
+        if (plan != null && (type == DataType.FLOAT || type == DataType.DOUBLE) && rows.length() <= Integer.MAX_VALUE) {
+            int n = Math.toIntExact(rows.size(0));
+            double[] out = new double[Math.toIntExact(n * p)];
+            plan.multiply(n == 0 ? new double[0] : BlockProduct.rowMajorDoubles(rows), n, out, type);
+            INDArray result = type == DataType.DOUBLE ? Nd4j.createFromArray(out) : Nd4j.createFromArray(BlockProduct.toFloat(out));
+            return result.reshape('c', new long[] {n, p});
+        }
+        return multiplyRowsByCopyMatrices(rows);
+    }
+
+    /** The product through the decomposition's copy matrices (any spec and data type). */
+    private INDArray multiplyRowsByCopyMatrices(INDArray rows) {
         INDArray out = Nd4j.zeros(rows.dataType(), rows.size(0), spec().parameterCount());
         for (int k = 0; k < blocks.size(); k++) {
             INDArray z = kinds.copyMatrices(k, rows);
             kinds.scatterAddRows(k, applyBlock(k, z), out);
         }
         return out;
+    }
+
+    private BlockProduct product() {
+        Object plan = product;
+        if (plan == null) {
+            BlockProduct compiled = BlockProduct.compile(kinds, blocks, dataType());
+            plan = compiled == null ? NO_PLAN : compiled;
+            product = plan;
+        }
+        return plan == NO_PLAN ? null : (BlockProduct) plan;
+    }
+
+    /**
+     * Whether every operator on this spec is diagonal in parameter coordinates: only {@code SIGN} groups and no free axis
+     * (each parameter is then its own kind with one copy, e.g. {@code Presets.diagonal}).
+     */
+    public boolean isParameterDiagonal() {
+        for (Group g : spec().groups()) {
+            if (g.type() != org.symcurv.core.symmetry.GroupType.SIGN) {
+                return false;
+            }
+        }
+        for (LeafSpec leaf : spec().leaves()) {
+            for (int a = 0; a < leaf.rank(); a++) {
+                if (leaf.label(a).isFree()) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private INDArray parameterDiagonal() {
+        INDArray d = parameterDiagonal;
+        if (d == null) {
+            d = diagonal();
+            parameterDiagonal = d;
+        }
+        return d;
     }
 
     /** {@code Z ↦ Z B_κ} for a {@code [F, D, m]} copy matrix. */
@@ -182,100 +258,44 @@ public final class Curvature {
     }
 
     /**
-     * {@code log det S = Σ_κ d_κ Σ_f log det B_κ,f}.
+     * The eigendecomposition of every block, computed once, with its damping: every spectral question (powers, solves,
+     * {@code log det}, the diagonal, columns and submatrices of the inverse, samples from {@code N(0, S̃⁻¹)}) is
+     * answered from it. Decompose once and ask many questions; each shorthand below decomposes again.
+     *
+     * @param damping relative damping and where {@code s_max} is taken ({@link Damping#NONE} for {@code S} itself)
+     */
+    public Factorization factor(Damping damping) {
+        return new Factorization(this, java.util.Objects.requireNonNull(damping, "damping"));
+    }
+
+    /**
+     * {@code log det S = Σ_κ d_κ Σ_f log det B_κ,f}: shorthand for {@code factor(Damping.NONE).logDet()}.
      *
      * @throws NotPositiveDefiniteException naming the kind if a block has an eigenvalue ≤ 0
      */
     public double logDet() {
-        double total = 0.0;
-        for (int k = 0; k < blocks.size(); k++) {
-            double d = kinds.kinds().get(k).dimension();
-            for (INDArray s : eigenvalues(k)) {
-                double min = s.minNumber().doubleValue();
-                if (!(min > 0.0)) {
-                    throw new NotPositiveDefiniteException(kinds.describe(k), min, "logDet");
-                }
-                total += d * Nd4j.math().log(s.castTo(DataType.DOUBLE)).sumNumber().doubleValue();
-            }
-        }
-        return total;
+        return factor(Damping.NONE).logDet();
     }
 
-    /** The eigenvalues of every block of kind {@code k}, one {@code [m]} vector per family member. */
-    private List<INDArray> eigenvalues(int k) {
-        INDArray b = blocks.get(k);
-        List<INDArray> out = new ArrayList<>();
-        if (b.rank() == 2 || b.size(1) == 1) {
-            INDArray diag = b.rank() == 2 ? b : b.reshape(b.size(0), 1);
-            for (long f = 0; f < diag.size(0); f++) {
-                out.add(diag.getRow(f).dup());
-            }
-            return out;
-        }
-        for (long f = 0; f < b.size(0); f++) {
-            out.add(SymmetricEigen.of(b.slice(f)).values());
-        }
-        return out;
-    }
-
-    /** The largest eigenvalue of the whole operator, {@code s_max}. */
+    /** The largest eigenvalue of the whole operator, {@code s_max}: shorthand for {@code factor(Damping.NONE).maxEigenvalue()}. */
     public double maxEigenvalue() {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int k = 0; k < blocks.size(); k++) {
-            max = Math.max(max, maxEigenvalue(k));
-        }
-        return max;
-    }
-
-    private double maxEigenvalue(int k) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (INDArray s : eigenvalues(k)) {
-            max = Math.max(max, s.maxNumber().doubleValue());
-        }
-        return max;
+        return factor(Damping.NONE).maxEigenvalue();
     }
 
     /**
-     * The damped power {@code S^{p~} = ⊕_κ I ⊗ U_κ diag((λ s_max + s)^p) U_κᵀ}, block by block. Eigenvalues below
-     * zero (round-off, or an indefinite input) are treated as zero; a negative power of a damped eigenvalue that
-     * is exactly zero is zero.
+     * The damped power {@code S^{p~} = ⊕_κ I ⊗ U_κ diag((λ s_max + s)^p) U_κᵀ}: shorthand for
+     * {@code factor(damping).power(p)} ({@link Factorization#power}).
      *
      * @param p       any real power, e.g. {@code -1}, {@code -1/2}, {@code -1/4}
      * @param damping relative damping and where {@code s_max} is taken
      */
     public Curvature power(double p, Damping damping) {
-        boolean global = damping.scope() == Damping.Scope.GLOBAL;
-        double globalShift = damping.relative() > 0 && global ? damping.relative() * Math.max(maxEigenvalue(), 0.0) : 0.0;
-        boolean perBlock = damping.relative() > 0 && !global;
-        List<INDArray> out = new ArrayList<>();
-        for (int k = 0; k < blocks.size(); k++) {
-            INDArray b = blocks.get(k);
-            if (b.rank() == 2 || b.size(1) == 1) {
-                // 1×1 blocks and diagonal-only blocks: each entry is its own eigenvalue (and its own block)
-                INDArray shift = perBlock
-                        ? Transforms.relu(b, true).muli(damping.relative())
-                        : Nd4j.valueArrayOf(b.shape(), globalShift, b.dataType());
-                if (perBlock && b.rank() == 2) {
-                    // a diagonal-only block is one m×m block: its maximum is the row maximum
-                    shift = Transforms.relu(b.max(true, 1), true).muli(damping.relative()).repeat(1, b.size(1));
-                }
-                out.add(SymmetricEigen.dampedPower(b, p, shift));
-            } else {
-                INDArray result = Nd4j.create(b.dataType(), b.shape());
-                for (long f = 0; f < b.size(0); f++) {
-                    SymmetricEigen eig = SymmetricEigen.of(b.slice(f));
-                    double shift = perBlock ? damping.relative() * Math.max(eig.max(), 0.0) : globalShift;
-                    result.slice(f).assign(eig.power(p, shift));
-                }
-                out.add(result);
-            }
-        }
-        return new Curvature(kinds, out);
+        return factor(damping).power(p);
     }
 
-    /** {@code S⁻¹} with damping: shorthand for {@code power(-1, damping)}. */
+    /** {@code S⁻¹} with damping: shorthand for {@code factor(damping).inverse()}. */
     public Curvature inverse(Damping damping) {
-        return power(-1.0, damping);
+        return factor(damping).inverse();
     }
 
     /** {@code S + c·I}: adds {@code c} to the diagonal of every block. */
@@ -402,9 +422,9 @@ public final class Curvature {
         return out;
     }
 
-    /** {@code diag((S^{~})⁻¹)}: the diagonal of the damped inverse (OBS saliencies). */
+    /** {@code diag((S^{~})⁻¹)}: shorthand for {@code factor(damping).inverseDiagonal()}. */
     public INDArray inverseDiagonal(Damping damping) {
-        return inverse(damping).diagonal();
+        return factor(damping).inverseDiagonal();
     }
 
     /** The column {@code S e_q}. */
@@ -412,9 +432,9 @@ public final class Curvature {
         return multiply(unitVector(q));
     }
 
-    /** The column {@code (S^{~})⁻¹ e_q} of the damped inverse (the OBS compensating update). */
+    /** The column {@code (S^{~})⁻¹ e_q}: shorthand for {@code factor(damping).inverseColumn(q)}. */
     public INDArray inverseColumn(long q, Damping damping) {
-        return inverse(damping).multiply(unitVector(q));
+        return factor(damping).inverseColumn(q);
     }
 
     private INDArray unitVector(long q) {
@@ -428,27 +448,18 @@ public final class Curvature {
     }
 
     /**
-     * A draw from {@code N(0, S⁻¹)}: per block {@code Z ↦ Z B_κ^{-1/2}} on a standard Gaussian {@code Z}
-     * ({@code [F, D, m]}), scattered back into parameter space (the scatter projects onto each piece).
+     * A draw from {@code N(0, S⁻¹)}: shorthand for {@code factor(Damping.NONE).sample(seed)}.
      *
      * @param seed seeds the Gaussian draw
      * @throws NotPositiveDefiniteException if a block is not positive definite
      */
     public INDArray sampleInverse(long seed) {
-        return sampleWithFactor(precisionInverseSqrt(), seed);
+        return factor(Damping.NONE).sample(seed);
     }
 
-    /** {@code S^{-1/2}} after checking positive definiteness: reuse it for many samples via {@link #sampleWithFactor}. */
+    /** {@code S^{-1/2}} after checking positive definiteness: shorthand for {@code factor(Damping.NONE).inverseSqrt()}. */
     public Curvature precisionInverseSqrt() {
-        for (int k = 0; k < blocks.size(); k++) {
-            for (INDArray s : eigenvalues(k)) {
-                double min = s.minNumber().doubleValue();
-                if (!(min > 0.0)) {
-                    throw new NotPositiveDefiniteException(kinds.describe(k), min, "sampling N(0, S⁻¹)");
-                }
-            }
-        }
-        return power(-0.5, Damping.NONE);
+        return factor(Damping.NONE).inverseSqrt();
     }
 
     /**
@@ -473,6 +484,165 @@ public final class Curvature {
             factor.kinds.scatterAddRows(k, factor.applyBlock(k, z), out);
         }
         return out;
+    }
+
+    /**
+     * The principal submatrix {@code E_Qᵀ S E_Q}, formed entry by entry without applying {@code S} to any vector. For a
+     * unit vector the copy matrix is rank one, {@code Z_κ(e_a) = u_a v_aᵀ} ({@code u_a} the parameter's coordinate
+     * projected on the kind's pieces, {@code v_a} its copy), so with {@code xᵀ S y = Σ_κ ⟨Z_κ(x), Z_κ(y) B_κ⟩}
+     * <pre>    S_ab = Σ_κ Π_γ ⟨u_a, u_b⟩_γ · B_κ,f[copy_a, copy_b],</pre>
+     * where for each group {@code γ} that the parameters' leaves carry at unit indices {@code i} and {@code i'}:
+     * {@code PERM} standard piece {@code δ_ii' − 1/n}, {@code PERM} trivial piece {@code 1/n}, {@code SIGNED_PERM} and
+     * {@code ORTH} {@code δ_ii'}, {@code SIGN} character {@code δ_ii'} (which also picks the family member {@code f});
+     * when only one of the two leaves carries {@code γ} (trivial piece) the factor is {@code 1/√n}. Costs
+     * {@code O(|Q|² · kinds)}, against {@code |Q|} full products through {@code S e_q}.
+     *
+     * @param indices flat parameter indices {@code Q}
+     * @return {@code [|Q|, |Q|]} float64
+     * @throws IndexOutOfBoundsException for an index outside {@code [0, P)}
+     */
+    public INDArray principalSubmatrix(long[] indices) {
+        SymmetrySpec spec = spec();
+        int q = indices.length;
+        int[] leafOf = new int[q];
+        long[][] unitIndex = new long[q][];
+        for (int a = 0; a < q; a++) {
+            long flat = indices[a];
+            if (flat < 0 || flat >= spec.parameterCount()) {
+                throw new IndexOutOfBoundsException("parameter index " + flat + " outside [0, " + spec.parameterCount() + ")");
+            }
+            for (int l = 0; l < spec.leaves().size(); l++) {
+                LeafSpec leaf = spec.leaves().get(l);
+                if (flat >= leaf.offset() && flat < leaf.offset() + leaf.length()) {
+                    leafOf[a] = l;
+                    unitIndex[a] = multiIndex(leaf, flat - leaf.offset());
+                }
+            }
+        }
+        double[][] out = new double[q][q];
+        for (int k = 0; k < blocks.size(); k++) {
+            KindLayout layout = kinds.kinds().get(k);
+            INDArray b = blocks.get(k);
+            int[] copy = new int[q];
+            int[] member = new int[q];
+            double[][][] entries = new double[layout.familySize()][][];
+            for (int a = 0; a < q; a++) {
+                copy[a] = -1;
+                LeafSpec leaf = spec.leaves().get(leafOf[a]);
+                for (KindDecomposition.Contribution c : layout.contributions()) {
+                    if (c.leaf().name().equals(leaf.name())) {
+                        copy[a] = c.copyOffset() + (int) freeIndex(leaf, unitIndex[a]);
+                        member[a] = familyMember(layout, leaf, unitIndex[a]);
+                    }
+                }
+            }
+            for (int a = 0; a < q; a++) {
+                if (copy[a] < 0) {
+                    continue;
+                }
+                for (int c = a; c < q; c++) {
+                    if (copy[c] < 0 || member[c] != member[a]) {
+                        continue;
+                    }
+                    double[][] m = entries[member[a]];
+                    if (m == null) {
+                        m = b.rank() == 2 ? new double[][] {b.getRow(member[a]).castTo(DataType.DOUBLE).toDoubleVector()}
+                                : b.slice(member[a]).castTo(DataType.DOUBLE).toDoubleMatrix();
+                        entries[member[a]] = m;
+                    }
+                    double entry = b.rank() == 2 ? (copy[a] == copy[c] ? m[0][copy[a]] : 0.0) : m[copy[a]][copy[c]];
+                    if (entry == 0.0) {
+                        continue;
+                    }
+                    double product = entry * unitInnerProduct(layout, spec.leaves().get(leafOf[a]), unitIndex[a],
+                            spec.leaves().get(leafOf[c]), unitIndex[c]);
+                    out[a][c] += product;
+                    if (c != a) {
+                        out[c][a] += product;
+                    }
+                }
+            }
+        }
+        return q == 0 ? Nd4j.zeros(DataType.DOUBLE, 0, 0) : Nd4j.createFromArray(out);
+    }
+
+    /** {@code Π_γ ⟨u_a, u_b⟩_γ} for the kind's pieces. */
+    private double unitInnerProduct(KindLayout layout, LeafSpec leafA, long[] a, LeafSpec leafB, long[] b) {
+        double product = 1.0;
+        SymmetrySpec spec = spec();
+        for (int g = 0; g < spec.groups().size(); g++) {
+            Group group = spec.groups().get(g);
+            int axisA = axisOf(leafA, group.name());
+            int axisB = axisOf(leafB, group.name());
+            if (axisA < 0 && axisB < 0) {
+                continue;
+            }
+            long n = group.size();
+            if (axisA < 0 || axisB < 0) {
+                // only one leaf carries γ, so the kind is trivial on γ: that leaf's coordinate is the sum / √n, the other's 1
+                product *= 1.0 / Math.sqrt(n);
+                continue;
+            }
+            boolean same = a[axisA] == b[axisB];
+            product *= switch (layout.kind().piece(g)) {
+                case STANDARD -> group.type() == org.symcurv.core.symmetry.GroupType.PERM ? (same ? 1.0 : 0.0) - 1.0 / n : (same ? 1.0 : 0.0);
+                case TRIVIAL -> 1.0 / n;
+                case CHARACTER -> same ? 1.0 : 0.0;
+            };
+            if (product == 0.0) {
+                return 0.0;
+            }
+        }
+        return product;
+    }
+
+    /** The family member of a parameter in a kind: row-major over its {@code SIGN} (character) axes in group order. */
+    private int familyMember(KindLayout layout, LeafSpec leaf, long[] index) {
+        int f = 0;
+        SymmetrySpec spec = spec();
+        for (int g = 0; g < spec.groups().size(); g++) {
+            if (layout.kind().piece(g) == Piece.CHARACTER) {
+                f = f * spec.groups().get(g).size() + (int) index[axisOf(leaf, spec.groups().get(g).name())];
+            }
+        }
+        return f;
+    }
+
+    private static int axisOf(LeafSpec leaf, String group) {
+        for (int a = 0; a < leaf.rank(); a++) {
+            if (!leaf.label(a).isFree() && leaf.label(a).group().equals(group)) {
+                return a;
+            }
+        }
+        return -1;
+    }
+
+    /** Row-major index over the leaf's free axes: the parameter's copy within the leaf. */
+    private static long freeIndex(LeafSpec leaf, long[] index) {
+        long out = 0;
+        for (int a = 0; a < leaf.rank(); a++) {
+            if (leaf.label(a).isFree()) {
+                out = out * leaf.size(a) + index[a];
+            }
+        }
+        return out;
+    }
+
+    /** The multi-index of element {@code r} of a leaf in its own flattening order. */
+    private static long[] multiIndex(LeafSpec leaf, long r) {
+        long[] index = new long[leaf.rank()];
+        if (leaf.order() == 'f') {
+            for (int a = 0; a < leaf.rank(); a++) {
+                index[a] = r % leaf.size(a);
+                r /= leaf.size(a);
+            }
+        } else {
+            for (int a = leaf.rank() - 1; a >= 0; a--) {
+                index[a] = r % leaf.size(a);
+                r /= leaf.size(a);
+            }
+        }
+        return index;
     }
 
     /**

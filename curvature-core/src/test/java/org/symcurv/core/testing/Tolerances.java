@@ -35,6 +35,19 @@ public final class Tolerances {
      */
     public static final double CENTRAL_DIFFERENCE = 1e-6;
 
+    /**
+     * Two float64 computations of the same quantity where one goes through an eigendecomposition or a Cholesky
+     * factorization and the other does not (or through different ones): round-off times the condition number of
+     * the well-conditioned test matrices (about 1e2), with a margin.
+     */
+    public static final double FLOAT64_SPECTRAL = 1e-9;
+
+    /**
+     * A float32 computation against its float64 oracle: float32 round-off {@code ≈ 6e-8} per operation, grown by
+     * sums over a few hundred terms and, for spectral answers, by the condition number.
+     */
+    public static final double FLOAT32 = 1e-4;
+
     /** Absolute bound on {@code |A − Aᵀ|} entries for a matrix that is symmetric by construction. */
     public static final double SYMMETRY_ABSOLUTE = 1e-14;
 }
