@@ -379,13 +379,7 @@ class StreamServiceTest {
     }
 
     private static Process startService(Path log, String[] where, String... extra) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-Dorg.bytedeco.javacpp.maxbytes=2g", "-Dorg.bytedeco.javacpp.maxphysicalbytes=4g",
-                "-cp", System.getProperty("java.class.path"), "org.symcurv.apps.SymcurvCli",
-                "stream", "--bootstrap", broker.bootstrap(), "--checkpoint-interval", "1", "--report-interval", "2"));
-        command.addAll(List.of(where));
-        command.addAll(List.of(extra));
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        return StreamTesting.startService(broker.bootstrap(), log, where, extra);
     }
 
     private static String read(Path log) {

@@ -27,6 +27,20 @@ final class StreamTesting {
 
 
 
+    /**
+     * Starts {@code symcurv stream} in a child JVM (this JVM's class path; 1 GiB heap, 2 GiB off-heap) on the brokers, with a
+     * checkpoint every second and a report every 2 s, then the arguments; its output is appended to {@code log}.
+     */
+    static Process startService(String bootstrap, java.nio.file.Path log, String[] where, String... extra) throws Exception {
+        List<String> command = new ArrayList<>(List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g", "-Dorg.bytedeco.javacpp.maxbytes=2g", "-Dorg.bytedeco.javacpp.maxphysicalbytes=4g",
+                "-cp", System.getProperty("java.class.path"), "org.symcurv.apps.SymcurvCli",
+                "stream", "--bootstrap", bootstrap, "--checkpoint-interval", "1", "--report-interval", "2"));
+        command.addAll(List.of(where));
+        command.addAll(List.of(extra));
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
     static void createTopic(String bootstrap, String topic) throws Exception {
         createTopic(bootstrap, topic, 1);
     }
