@@ -77,11 +77,11 @@ public final class ContinualLearner {
     private final ParameterLayout layout;
     private final EwcSettings settings;
     private final OptimizerSettings optimizerSettings;
-    private final Optimizer<Object> optimizer;
+    private final Optimizer optimizer;
     private ConsolidatedState state;
     private EwcPenalty penalty;
     private INDArray theta;
-    private Optimizer.State<Object> optimizerState;
+    private Optimizer.State optimizerState;
 
     @SuppressWarnings("unchecked")
     private ContinualLearner(MultiLayerNetwork network, EwcSettings settings, OptimizerSettings optimizerSettings, ConsolidatedState state) {
@@ -89,7 +89,7 @@ public final class ContinualLearner {
         this.layout = ParameterLayout.ofAnyLayers(network);
         this.settings = Objects.requireNonNull(settings, "settings");
         this.optimizerSettings = Objects.requireNonNull(optimizerSettings, "optimizerSettings");
-        this.optimizer = (Optimizer<Object>) optimizerSettings.build(network);
+        this.optimizer = optimizerSettings.build(network);
         this.state = state;
         this.penalty = EwcPenalty.of(state, settings.lambda(), penaltyType(network));
         this.theta = layout.read(network);
@@ -212,7 +212,7 @@ public final class ContinualLearner {
         if (!Double.isFinite(lg.meanLoss()) || !Double.isFinite(r.value()) || !finite(g)) {
             return new Step(lg.meanLoss(), r.value(), false);
         }
-        Update<Optimizer.State<Object>> update;
+        Update<Optimizer.State> update;
         try {
             update = optimizer.update(g, optimizerState, theta);
         } catch (ArithmeticException e) {

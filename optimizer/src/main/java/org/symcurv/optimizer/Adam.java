@@ -16,6 +16,40 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  */
 public final class Adam implements Preconditioner<Adam.State> {
     /**
+     * @param beta1   {@code 0 ≤ β1 < 1}
+     * @param beta2   {@code 0 ≤ β2 < 1}
+     * @param epsilon {@code ε > 0}
+     */
+    public record Settings(double beta1, double beta2, double epsilon) implements TransformSettings {
+        /** β1 0.9, β2 0.999, ε 1e-8. */
+        public static final Settings DEFAULT = new Settings(0.9, 0.999, 1e-8);
+
+        public Settings {
+            Vectors.requireProbability(beta1, "Adam β1");
+            Vectors.requireProbability(beta2, "Adam β2");
+            Vectors.requirePositive(epsilon, "Adam ε");
+        }
+
+        public Settings withBetas(double b1, double b2) {
+            return new Settings(b1, b2, epsilon);
+        }
+
+        public Settings withEpsilon(double e) {
+            return new Settings(beta1, beta2, e);
+        }
+
+        /** The transform itself (it needs nothing of the target). */
+        public Adam adam() {
+            return new Adam(beta1, beta2, epsilon);
+        }
+
+        @Override
+        public Adam build(Target target) {
+            return adam();
+        }
+    }
+
+    /**
      * @param count {@code t}, the number of updates taken
      * @param m     {@code m_t}, {@code [n]}
      * @param v     {@code v_t}, {@code [n]}

@@ -10,6 +10,21 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code u_t = g_t}.
  */
 public final class Momentum implements Preconditioner<Momentum.State> {
+    /**
+     * @param momentum {@code 0 ≤ μ < 1}
+     * @param nesterov Nesterov's correction (needs {@code μ > 0})
+     */
+    public record Settings(double momentum, boolean nesterov) implements TransformSettings {
+        public Settings {
+            new Momentum(momentum, nesterov);
+        }
+
+        @Override
+        public Momentum build(Target target) {
+            return new Momentum(momentum, nesterov);
+        }
+    }
+
     /** @param buffer {@code b_t}, {@code [P]} */
     public record State(INDArray buffer) {
     }

@@ -22,6 +22,42 @@ public final class Muon implements Preconditioner<Muon.State> {
     public enum Polar { EXACT, NEWTON_SCHULZ }
 
     /**
+     * @param momentum          {@code μ}, in {@code [0, 1)}
+     * @param nesterov          Nesterov's momentum
+     * @param polar             exact or Newton–Schulz
+     * @param newtonSchulzSteps iterations of the quintic, ≥ 1
+     * @param rest              Adam on the non-matrix leaves
+     */
+    public record Settings(double momentum, boolean nesterov, Polar polar, int newtonSchulzSteps, Adam.Settings rest)
+            implements TransformSettings {
+        public Settings {
+            java.util.Objects.requireNonNull(rest, "rest");
+            java.util.Objects.requireNonNull(polar, "polar");
+            Vectors.requireProbability(momentum, "Muon momentum μ");
+            if (newtonSchulzSteps < 1) {
+                throw new IllegalArgumentException("Muon needs at least one Newton–Schulz step, got " + newtonSchulzSteps);
+            }
+        }
+
+        public Settings withMomentum(double mu, boolean useNesterov) {
+            return new Settings(mu, useNesterov, polar, newtonSchulzSteps, rest);
+        }
+
+        public Settings withPolar(Polar p, int steps) {
+            return new Settings(momentum, nesterov, p, steps, rest);
+        }
+
+        public Settings withRest(Adam.Settings r) {
+            return new Settings(momentum, nesterov, polar, newtonSchulzSteps, r);
+        }
+
+        @Override
+        public Muon build(Target target) {
+            return new Muon(target.layout(), momentum, nesterov, polar, newtonSchulzSteps, rest.adam());
+        }
+    }
+
+    /**
      * @param momentum {@code m_t}, {@code [P]} (only the matrix leaves are used)
      * @param rest     Adam's state on the non-matrix leaves
      */

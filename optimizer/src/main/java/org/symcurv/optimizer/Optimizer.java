@@ -1,131 +1,179 @@
 package org.symcurv.optimizer;
 
-import java.util.Locale;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.symcurv.core.symmetry.LeafSpec;
 import org.symcurv.core.symmetry.SymmetrySpec;
 
 /**
- * A complete optimizer over a direction transform {@code D}: gradient clipping, the direction, decoupled weight decay
- * and the learning-rate schedule,
+ * A complete optimizer: a chain of transforms applied in order (Optax's {@code chain}),
  * <pre>
- *   g̃_t = g_t · min(1, c/‖g_t‖),   (u_t, s_t) = D(g̃_t, s_{t-1}, θ_t),   Δθ_t = −η_t (u_t + λ M θ_t),
+ *   u⁰_t = g_t,   (u^i_t, s^i_t) = T_i(u^{i-1}_t, s^i_{t-1}, θ_t)  for i = 1 … n,   Δθ_t = uⁿ_t,   θ_{t+1} = θ_t + Δθ_t,
  * </pre>
- * where {@code c} is the clipping norm ({@code ∞} when off), {@code λ} the decoupled weight decay (Loshchilov and
- * Hutter, 2019) and {@code M} the 0/1 mask of the matrix leaves (biases are not decayed). {@code θ_{t+1} = θ_t + Δθ_t}.
+ * e.g. clip → precondition → decoupled decay → schedule for AdamW with clipping ({@link OptimizerSettings} builds the
+ * named recipes). The chain knows nothing about its links beyond the {@link Preconditioner} contract.
  *
- * @param <S> the direction's state type
+ * <p><b>Checkpoint layout</b> (unchanged since the first format, whose files still load): the schedule's step count is
+ * the number {@code "step"}; the stateful links other than the schedule are the children {@code "direction"},
+ * {@code "direction1"}, {@code "direction2"}, … in chain order; stateless links store nothing.
  */
-public final class Optimizer<S> implements Preconditioner<Optimizer.State<S>> {
-    /**
-     * @param step      {@code t}, the number of updates taken (the schedule's argument)
-     * @param direction the direction transform's state
-     * @param <S>       its type
-     */
-    public record State<S>(long step, S direction) {
+public final class Optimizer implements Preconditioner<Optimizer.State> {
+    /** @param links each link's state, in chain order */
+    public record State(List<Object> links) {
         public State {
-            Objects.requireNonNull(direction, "direction");
+            links = List.copyOf(links);
         }
     }
 
     private final String name;
-    private final Preconditioner<S> direction;
-    private final LearningRateSchedule schedule;
-    private final double weightDecay;
-    private final double clipNorm;
     private final SymmetrySpec layout;
+    private final List<Preconditioner<?>> links;
 
     /**
-     * @param name        the recipe's name, e.g. {@code "adamw"}
-     * @param direction   the direction transform
-     * @param schedule    {@code η_t}
-     * @param weightDecay {@code λ ≥ 0}
-     * @param clipNorm    {@code c > 0}, or {@code 0} for no clipping
-     * @param layout      the parameter leaves (for the weight-decay mask)
+     * @param name   the recipe's name, e.g. {@code "adamw"}
+     * @param layout the parameter leaves ({@code P} parameters)
+     * @param links  the transforms, applied first to last
+     * @throws IllegalArgumentException if the chain is empty or has more than one schedule
      */
-    public Optimizer(String name, Preconditioner<S> direction, LearningRateSchedule schedule, double weightDecay, double clipNorm,
-                     SymmetrySpec layout) {
+    public Optimizer(String name, SymmetrySpec layout, List<? extends Preconditioner<?>> links) {
         this.name = Objects.requireNonNull(name, "name");
-        this.direction = Objects.requireNonNull(direction, "direction");
-        this.schedule = Objects.requireNonNull(schedule, "schedule");
-        Vectors.requireNonNegative(weightDecay, "weight decay");
-        Vectors.requireNonNegative(clipNorm, "gradient clipping norm");
-        this.weightDecay = weightDecay;
-        this.clipNorm = clipNorm;
         this.layout = Objects.requireNonNull(layout, "layout");
+        this.links = new ArrayList<>();
+        for (Preconditioner<?> t : links) {
+            this.links.add(Objects.requireNonNull(t, "link"));
+        }
+        if (this.links.isEmpty()) {
+            throw new IllegalArgumentException("an optimizer needs at least one transform");
+        }
+        if (this.links.stream().filter(t -> t instanceof ScaleBySchedule).count() > 1) {
+            throw new IllegalArgumentException("an optimizer takes at most one learning-rate schedule, got " + describe());
+        }
     }
 
     public String name() {
         return name;
     }
 
-    public Preconditioner<S> direction() {
-        return direction;
-    }
-
-    public LearningRateSchedule schedule() {
-        return schedule;
-    }
-
     public SymmetrySpec layout() {
         return layout;
     }
 
-    @Override
-    public State<S> init(INDArray params) {
-        return new State<>(0, direction.init(Vectors.flat(params, layout.parameterCount(), "params")));
+    /** The links, first applied first. */
+    public List<Preconditioner<?>> links() {
+        return List.copyOf(links);
     }
 
-    @Override
-    public Update<State<S>> update(INDArray gradient, State<S> state, INDArray params) {
-        INDArray g = Vectors.flat(gradient, layout.parameterCount(), "gradient");
-        INDArray w = Vectors.flat(params, layout.parameterCount(), "params");
-        Update<S> d = direction.update(clip(g), state.direction(), w);
-        INDArray step = d.step();
-        if (weightDecay > 0) {
-            INDArray decay = Nd4j.zeros(w.dataType(), w.length());
-            for (LeafSpec leaf : layout.leaves()) {
-                if (leaf.rank() >= 2) {
-                    decay.get(NDArrayIndex.interval(leaf.offset(), leaf.offset() + leaf.length()))
-                            .assign(w.get(NDArrayIndex.interval(leaf.offset(), leaf.offset() + leaf.length())));
-                }
+    /** The link with its state type erased: the chain hands each link back the state it produced. */
+    @SuppressWarnings("unchecked")
+    private static Preconditioner<Object> raw(Preconditioner<?> link) {
+        return (Preconditioner<Object>) link;
+    }
+
+    /** The first link of this type, if any (e.g. the {@link SymmetryPreconditioner} of a symmetry recipe). */
+    public <T> Optional<T> link(Class<T> type) {
+        return links.stream().filter(type::isInstance).map(type::cast).findFirst();
+    }
+
+    /** {@code η_t} of the next update ({@code NaN} without a schedule). */
+    public double learningRate(State state) {
+        for (int i = 0; i < links.size(); i++) {
+            if (links.get(i) instanceof ScaleBySchedule s) {
+                return s.rate((ScaleBySchedule.State) state.links().get(i));
             }
-            step.addi(decay.muli(weightDecay));
         }
-        step.muli(-schedule.at(state.step()));
-        return new Update<>(step, new State<>(state.step() + 1, d.state()));
-    }
-
-    /** {@code g · min(1, c/‖g‖)}; {@code g} itself when clipping is off or not needed. */
-    INDArray clip(INDArray g) {
-        if (clipNorm == 0) {
-            return g;
-        }
-        double norm = g.norm2Number().doubleValue();
-        return norm > clipNorm ? g.mul(clipNorm / norm) : g;
+        return Double.NaN;
     }
 
     @Override
-    public StateTree encode(State<S> state) {
-        return StateTree.builder().put("step", state.step()).put("direction", direction.encode(state.direction())).build();
+    public State init(INDArray params) {
+        INDArray w = Vectors.flat(params, layout.parameterCount(), "params");
+        List<Object> states = new ArrayList<>();
+        for (Preconditioner<?> t : links) {
+            states.add(t.init(w));
+        }
+        return new State(states);
     }
 
     @Override
-    public State<S> decode(StateTree tree) {
-        return new State<>(tree.longValue("step"), direction.decode(tree.child("direction")));
+    public Update<State> update(INDArray gradient, State state, INDArray params) {
+        INDArray u = Vectors.flat(gradient, layout.parameterCount(), "gradient");
+        INDArray w = Vectors.flat(params, layout.parameterCount(), "params");
+        List<Object> next = new ArrayList<>();
+        for (int i = 0; i < links.size(); i++) {
+            Update<Object> r = raw(links.get(i)).update(u, state.links().get(i), w);
+            u = r.step();
+            next.add(r.state());
+        }
+        return new Update<>(u, new State(next));
     }
 
+    /** The key of link {@code i} in the encoded tree, or null for a stateless link (see the class comment). */
+    private String key(int i) {
+        if (links.get(i).stateless() || links.get(i) instanceof ScaleBySchedule) {
+            return null;
+        }
+        int before = 0;
+        for (int j = 0; j < i; j++) {
+            if (!links.get(j).stateless() && !(links.get(j) instanceof ScaleBySchedule)) {
+                before++;
+            }
+        }
+        return before == 0 ? "direction" : "direction" + before;
+    }
+
+    @Override
+    public StateTree encode(State state) {
+        StateTree.Builder b = StateTree.builder();
+        for (int i = 0; i < links.size(); i++) {
+            if (links.get(i) instanceof ScaleBySchedule) {
+                b.put("step", ((ScaleBySchedule.State) state.links().get(i)).step());
+            } else if (key(i) != null) {
+                b.put(key(i), raw(links.get(i)).encode(state.links().get(i)));
+            }
+        }
+        return b.build();
+    }
+
+    @Override
+    public State decode(StateTree tree) {
+        List<Object> states = new ArrayList<>();
+        for (int i = 0; i < links.size(); i++) {
+            Preconditioner<?> t = links.get(i);
+            if (t instanceof ScaleBySchedule) {
+                states.add(new ScaleBySchedule.State(tree.longValue("step")));
+            } else if (key(i) == null) {
+                states.add(t.decode(StateTree.empty()));
+            } else {
+                states.add(t.decode(tree.child(key(i))));
+            }
+        }
+        return new State(states);
+    }
+
+    /**
+     * {@code name: } and the links' descriptions: the first link that is not clipping, decay or a schedule (the
+     * preconditioner), then the others from the last applied to the first, e.g.
+     * {@code adamw: adam(β1=0.9, β2=0.999, ε=1e-8), lr constant 0.001, decoupled weight decay 0.01 on matrices}.
+     */
     @Override
     public String describe() {
-        StringBuilder sb = new StringBuilder(name).append(": ").append(direction.describe()).append(", lr ").append(schedule.describe());
-        if (weightDecay > 0) {
-            sb.append(String.format(Locale.ROOT, ", decoupled weight decay %s on matrices", weightDecay));
+        int head = -1;
+        for (int i = 0; i < links.size() && head < 0; i++) {
+            Preconditioner<?> t = links.get(i);
+            if (!(t instanceof ClipByGlobalNorm || t instanceof DecoupledWeightDecay || t instanceof ScaleBySchedule)) {
+                head = i;
+            }
         }
-        if (clipNorm > 0) {
-            sb.append(String.format(Locale.ROOT, ", gradients clipped to norm %s", clipNorm));
+        StringBuilder sb = new StringBuilder(name).append(": ");
+        if (head >= 0) {
+            sb.append(links.get(head).describe());
+        }
+        for (int i = links.size() - 1; i >= 0; i--) {
+            if (i != head) {
+                sb.append(sb.charAt(sb.length() - 1) == ' ' ? "" : ", ").append(links.get(i).describe());
+            }
         }
         return sb.toString();
     }

@@ -49,11 +49,12 @@ public final class PolarFactor {
         INDArray x = g.castTo(type);
         boolean tall = x.rows() >= x.columns();
         INDArray gram = tall ? x.transpose().mmul(x) : x.mmul(x.transpose());
-        Eigensolver.Decomposition e = Eigensolver.of(gram);
+        org.symcurv.core.operator.SymmetricEigen e = org.symcurv.core.operator.SymmetricEigen.of(gram);
+        double[] s = e.values().castTo(DataType.DOUBLE).toDoubleVector();
         double cutoff = Math.max(e.max(), 0) * rankTolerance(type) * gram.size(0);
-        double[] f = new double[e.values().length];
+        double[] f = new double[s.length];
         for (int i = 0; i < f.length; i++) {
-            f[i] = e.values()[i] > cutoff ? 1.0 / Math.sqrt(e.values()[i]) : 0.0;
+            f[i] = s[i] > cutoff ? 1.0 / Math.sqrt(s[i]) : 0.0;
         }
         INDArray inverseRoot = e.vectors().mulRowVector(org.nd4j.linalg.factory.Nd4j.createFromArray(f).castTo(type))
                 .mmul(e.vectors().transpose());

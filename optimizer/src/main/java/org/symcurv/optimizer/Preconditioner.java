@@ -49,4 +49,9 @@ public interface Preconditioner<S> {
 
     /** A one-line description with the settings, e.g. {@code adam(β1=0.9, β2=0.999, ε=1e-8)}. */
     String describe();
+
+    /** Whether the transform keeps no state (its {@link #encode} is empty); a chain then stores nothing for it. */
+    default boolean stateless() {
+        return false;
+    }
 }

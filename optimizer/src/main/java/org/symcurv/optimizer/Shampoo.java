@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.symcurv.core.operator.SymmetricEigen;
 import org.symcurv.core.symmetry.LeafSpec;
 import org.symcurv.core.symmetry.SymmetrySpec;
 
@@ -23,6 +24,47 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  * agree for {@code β1 = 0}. Non-matrix leaves take Adam's direction.
  */
 public final class Shampoo implements Preconditioner<Shampoo.State> {
+    /**
+     * @param beta1           momentum of the gradient
+     * @param beta2           EMA rate of the factors
+     * @param damping         relative damping {@code λ ≥ 0} of each factor
+     * @param refreshInterval recompute the inverse roots every this many steps, ≥ 1
+     * @param rest            Adam on the non-matrix leaves
+     */
+    public record Settings(double beta1, double beta2, double damping, int refreshInterval, Adam.Settings rest)
+            implements TransformSettings {
+        public Settings {
+            java.util.Objects.requireNonNull(rest, "rest");
+            Vectors.requireProbability(beta1, "Shampoo β1");
+            Vectors.requireProbability(beta2, "Shampoo β2");
+            Vectors.requireNonNegative(damping, "Shampoo relative damping");
+            if (refreshInterval < 1) {
+                throw new IllegalArgumentException("the refresh interval must be at least 1 step, got " + refreshInterval);
+            }
+        }
+
+        public Settings withBetas(double b1, double b2) {
+            return new Settings(b1, b2, damping, refreshInterval, rest);
+        }
+
+        public Settings withDamping(double d) {
+            return new Settings(beta1, beta2, d, refreshInterval, rest);
+        }
+
+        public Settings withRefreshInterval(int k) {
+            return new Settings(beta1, beta2, damping, k, rest);
+        }
+
+        public Settings withRest(Adam.Settings r) {
+            return new Settings(beta1, beta2, damping, refreshInterval, r);
+        }
+
+        @Override
+        public Shampoo build(Target target) {
+            return new Shampoo(target.layout(), beta1, beta2, damping, refreshInterval, rest.adam());
+        }
+    }
+
     /**
      * @param count     {@code t}
      * @param momentum  {@code [P]} (the matrix leaves are used)
@@ -125,7 +167,7 @@ public final class Shampoo implements Preconditioner<Shampoo.State> {
 
     /** {@code X^{-1/4~} = U (λ s_max + max(s, 0))^{-1/4} Uᵀ}, in {@code x}'s data type. */
     private INDArray inverseFourthRoot(INDArray x) {
-        Eigensolver.Decomposition e = Eigensolver.of(x);
+        SymmetricEigen e = SymmetricEigen.of(x);
         return e.power(-0.25, damping * Math.max(e.max(), 0)).castTo(x.dataType());
     }
 

@@ -12,6 +12,7 @@ import org.symcurv.core.estimate.OrbitAverage;
 import org.symcurv.core.estimate.TaylorEstimator;
 import org.symcurv.core.estimate.TaylorEstimator.InvariantPolicy;
 import org.symcurv.core.operator.Damping;
+import org.symcurv.core.operator.SymmetricEigen;
 import org.symcurv.core.symmetry.KindDecomposition;
 import org.symcurv.core.symmetry.KindDecomposition.KindLayout;
 import org.symcurv.core.symmetry.SymmetrySpec;
@@ -34,9 +35,56 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  * {@code statisticsInterval} steps (its bias correction counts those updates); and under
  * {@link InvariantPolicy#ADAM} no block of {@code κ0} is built or decomposed (its {@code m} is the number of free
  * copies, 807 for a 784-256-256-10 MLP, and the estimator would decompose it four times per refresh only to
- * discard the result). Eigendecompositions use {@link Eigensolver}.
+ * discard the result). Eigendecompositions are core's {@link SymmetricEigen}.
  */
 public final class SymmetryPreconditioner implements Preconditioner<SymmetryPreconditioner.State> {
+
+    /**
+     * The symmetry link of a recipe: the {@link Options} with the invariant part's rate given as a learning rate, and
+     * the groups.
+     *
+     * @param options               the settings ({@link Options#invariantScale()} is replaced at build time)
+     * @param groupType             replaces the type of every inferred group, or null to infer it from the activations
+     * @param invariantLearningRate the peak rate of the Adam-style invariant part (it follows the schedule's shape); 0: the
+     *                              chain's own rate
+     */
+    public record Settings(Options options, org.symcurv.core.symmetry.GroupType groupType, double invariantLearningRate)
+            implements TransformSettings {
+        /** {@link Options#DEFAULT} with groups inferred and the invariant part at 2e-3. */
+        public static final Settings DEFAULT = new Settings(Options.DEFAULT, null, 2e-3);
+
+        public Settings {
+            Objects.requireNonNull(options, "options");
+            if (!(invariantLearningRate >= 0) || Double.isInfinite(invariantLearningRate)) {
+                throw new IllegalArgumentException("the invariant part's learning rate must be ≥ 0 (0: the main rate), got "
+                        + invariantLearningRate);
+            }
+        }
+
+        public Settings withOptions(Options o) {
+            return new Settings(o, groupType, invariantLearningRate);
+        }
+
+        public Settings withGroupType(org.symcurv.core.symmetry.GroupType type) {
+            return new Settings(options, type, invariantLearningRate);
+        }
+
+        public Settings withInvariantLearningRate(double rate) {
+            return new Settings(options, groupType, rate);
+        }
+
+        /** The spec this link preconditions over: the target's inferred groups, retyped when {@link #groupType} is set. */
+        public SymmetrySpec spec(Target target) {
+            SymmetrySpec spec = target.groups().get();
+            return groupType == null ? spec : spec.withGroupType(groupType);
+        }
+
+        @Override
+        public SymmetryPreconditioner build(Target target) {
+            double scale = invariantLearningRate == 0 ? 1.0 : invariantLearningRate / target.peakRate();
+            return new SymmetryPreconditioner(spec(target), options.withInvariantScale(scale));
+        }
+    }
 
     /**
      * @param beta1              momentum of the gradient, {@code 0 ≤ β1 < 1}
@@ -229,7 +277,7 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
      */
     List<INDArray> inverse(List<INDArray> moments, double correction, INDArray w) {
         INDArray deltaW = w.sub(OrbitAverage.firstOrder(kinds, w));
-        // in the network's precision, as the core estimator works (float32 also sidesteps the faulty float64 kernels, see Eigensolver)
+        // in the network's precision, as the core estimator works (float32 also sidesteps the faulty float64 kernels, see SymmetricEigen)
         DataType type = w.dataType() == DataType.FLOAT ? DataType.FLOAT : DataType.DOUBLE;
         Damping damping = options.damping();
         double lambda = damping.relative();
@@ -296,10 +344,11 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
             double eps = z.dataType() == DataType.FLOAT ? 6e-8 : 1.1e-16;
             for (int i = 0; i < f; i++) {
                 INDArray zi = z.slice(i);
-                Eigensolver.Decomposition gram = Eigensolver.of(zi.mmul(zi.transpose()));
+                SymmetricEigen gram = SymmetricEigen.of(zi.mmul(zi.transpose()));
+                double[] gramValues = gram.values().castTo(DataType.DOUBLE).toDoubleVector();
                 double cutoff = Math.max(gram.max(), 0) * rows * eps;
                 int r = 0;
-                for (double s : gram.values()) {
+                for (double s : gramValues) {
                     if (s > cutoff) {
                         r++;
                     }
@@ -308,15 +357,15 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
                 double[] inverseSigma = new double[r];
                 values[i] = new double[r];
                 int j = 0;
-                for (int c = 0; c < gram.values().length; c++) {
-                    if (gram.values()[c] > cutoff) {
+                for (int c = 0; c < gramValues.length; c++) {
+                    if (gramValues[c] > cutoff) {
                         kept[j] = c;
-                        inverseSigma[j] = 1 / Math.sqrt(gram.values()[c]);
-                        values[i][j] = gram.values()[c] / d;
+                        inverseSigma[j] = 1 / Math.sqrt(gramValues[c]);
+                        values[i][j] = gramValues[c] / d;
                         j++;
                     }
                 }
-                INDArray u = r == gram.values().length ? gram.vectors() : gram.vectors().getColumns(kept);
+                INDArray u = r == gramValues.length ? gram.vectors() : gram.vectors().getColumns(kept);
                 vectors[i] = zi.transpose().mmul(u).muliRowVector(Nd4j.createFromArray(inverseSigma).castTo(z.dataType()));
             }
             return new WeightSpectrum(m, z.dataType(), vectors, values, null);
@@ -347,10 +396,10 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
                     blockMax = Math.max(blockMax, s);
                 }
                 double delta = shift(blockMax, relative, perBlock, globalShift);
-                double base = Eigensolver.dampedPower(0, 0.5, delta);
+                double base = SymmetricEigen.dampedPower(0, 0.5, delta);
                 double[] c = new double[lowRankValues[i].length];
                 for (int j = 0; j < c.length; j++) {
-                    c[j] = Eigensolver.dampedPower(lowRankValues[i][j], 0.5, delta) - base;
+                    c[j] = SymmetricEigen.dampedPower(lowRankValues[i][j], 0.5, delta) - base;
                 }
                 INDArray v = lowRank[i];
                 INDArray block = v.mulRowVector(Nd4j.createFromArray(c).castTo(type)).mmul(v.transpose());
@@ -364,18 +413,20 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
     }
 
     /** The eigenvalues (and vectors) of a stack of {@code F} symmetric {@code m × m} blocks. */
-    private record Spectrum(long m, DataType type, Eigensolver.Decomposition[] blocks, double[] scalars) {
+    private record Spectrum(long m, DataType type, SymmetricEigen[] blocks, double[][] values, double[] scalars) {
         static Spectrum of(INDArray stack) {
             long f = stack.size(0);
             long m = stack.size(1);
             if (m == 1) {
-                return new Spectrum(1, stack.dataType(), null, stack.reshape(f).toDoubleVector());
+                return new Spectrum(1, stack.dataType(), null, null, stack.reshape(f).toDoubleVector());
             }
-            Eigensolver.Decomposition[] d = new Eigensolver.Decomposition[(int) f];
+            SymmetricEigen[] d = new SymmetricEigen[(int) f];
+            double[][] v = new double[(int) f][];
             for (int i = 0; i < f; i++) {
-                d[i] = Eigensolver.of(stack.slice(i));
+                d[i] = SymmetricEigen.of(stack.slice(i));
+                v[i] = d[i].values().castTo(DataType.DOUBLE).toDoubleVector();
             }
-            return new Spectrum(m, stack.dataType(), d, null);
+            return new Spectrum(m, stack.dataType(), d, v, null);
         }
 
         double max() {
@@ -385,19 +436,19 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
                     max = Math.max(max, s);
                 }
             } else {
-                for (Eigensolver.Decomposition d : blocks) {
-                    max = Math.max(max, d.max());
+                for (double[] v : values) {
+                    max = Math.max(max, v[v.length - 1]);
                 }
             }
             return max;
         }
 
         private double[] powers(int i, double p, double relative, boolean perBlock, double globalShift) {
-            Eigensolver.Decomposition d = blocks[i];
-            double delta = shift(d.max(), relative, perBlock, globalShift);
-            double[] f = new double[d.values().length];
+            double[] s = values[i];
+            double delta = shift(s[s.length - 1], relative, perBlock, globalShift);
+            double[] f = new double[s.length];
             for (int j = 0; j < f.length; j++) {
-                f[j] = Eigensolver.dampedPower(d.values()[j], p, delta);
+                f[j] = SymmetricEigen.dampedPower(s[j], p, delta);
             }
             return f;
         }
@@ -407,7 +458,7 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
             if (scalars != null) {
                 double[] out = new double[scalars.length];
                 for (int i = 0; i < out.length; i++) {
-                    out[i] = Eigensolver.dampedPower(scalars[i], p, shift(scalars[i], relative, perBlock, globalShift));
+                    out[i] = SymmetricEigen.dampedPower(scalars[i], p, shift(scalars[i], relative, perBlock, globalShift));
                 }
                 return Nd4j.createFromArray(out).castTo(type).reshape(out.length, 1, 1);
             }

@@ -41,7 +41,7 @@ class AdamTest {
         MultiLayerNetwork ours = network(new org.nd4j.linalg.learning.config.NoOp());
         ParameterLayout layout = ParameterLayout.of(ours);
         assertClose(layout.read(dl4j), layout.read(ours), 0, "same initial parameters");
-        Optimizer<?> adam = OptimizerSettings.defaults(Recipe.ADAM).withEpsilon(eps)
+        Optimizer adam = OptimizerSettings.defaults(Recipe.ADAM).with(Adam.Settings.class, a -> a.withEpsilon(eps))
                 .withSchedule(LearningRateSchedule.constant(lr)).build(ours);
         Run run = new Run(adam, layout.read(ours));
         for (int step = 0; step < 6; step++) {
@@ -55,20 +55,20 @@ class AdamTest {
 
     /** Drives any optimizer without naming its state type. */
     static final class Run {
-        private final Optimizer<Object> optimizer;
-        private Optimizer.State<Object> state;
+        private final Optimizer optimizer;
+        private Optimizer.State state;
         private INDArray params;
 
         @SuppressWarnings("unchecked")
-        Run(Optimizer<?> optimizer, INDArray params) {
-            this.optimizer = (Optimizer<Object>) optimizer;
+        Run(Optimizer optimizer, INDArray params) {
+            this.optimizer = optimizer;
             this.params = params.dup();
             this.state = this.optimizer.init(this.params);
         }
 
         /** Takes one step and returns the new parameters. */
         INDArray step(INDArray gradient) {
-            Update<Optimizer.State<Object>> u = optimizer.update(gradient, state, params);
+            Update<Optimizer.State> u = optimizer.update(gradient, state, params);
             state = u.state();
             params = params.add(u.step());
             return params;
@@ -130,7 +130,7 @@ class AdamTest {
                         org.symcurv.core.symmetry.AxisLabel.FREE), 0, 'f'),
                 org.symcurv.core.symmetry.LeafSpec.of("0_b", 6, new long[] {2}, org.symcurv.core.symmetry.AxisLabel.FREE)));
         LearningRateSchedule schedule = LearningRateSchedule.warmupCosine(0.1, 2, 6, 0.1);
-        Optimizer<?> adamw = OptimizerSettings.defaults(Recipe.ADAMW).withWeightDecay(0.3).withSchedule(schedule).build(layout);
+        Optimizer adamw = OptimizerSettings.defaults(Recipe.ADAMW).withWeightDecay(0.3).withSchedule(schedule).build(layout);
         Random rng = new Random(12);
         INDArray theta = Checks.gaussian(8, rng);
         Run run = new Run(adamw, theta);
@@ -171,7 +171,7 @@ class AdamTest {
     void clippingScalesTheGradientToTheNormAndLeavesSmallOnesAlone() {
         SymmetrySpec layout = new SymmetrySpec(List.of(), List.of(
                 org.symcurv.core.symmetry.LeafSpec.of("v", 0, new long[] {4}, org.symcurv.core.symmetry.AxisLabel.FREE)));
-        Optimizer<?> sgd = OptimizerSettings.defaults(Recipe.SGD).withMomentum(0, false).withClipNorm(1.0)
+        Optimizer sgd = OptimizerSettings.defaults(Recipe.SGD).with(Momentum.Settings.class, m -> new Momentum.Settings(0, false)).withClipNorm(1.0)
                 .withSchedule(LearningRateSchedule.constant(1.0)).build(layout);
         INDArray big = Nd4j.createFromArray(3.0, 0.0, -4.0, 0.0);
         assertClose(Nd4j.createFromArray(-0.6, 0.0, 0.8, 0.0), new Run(sgd, Nd4j.zeros(DataType.DOUBLE, 4)).step(big), 1e-15, "clipped to norm 1");

@@ -123,14 +123,15 @@ class SymmetryPreconditionerTest {
     @Test
     void theRecipeInfersTheSpecFromTheNetworksActivations() {
         MultiLayerNetwork net = TinyNetworks.mlp(3).inputs(4).dense(5, Activation.RELU).dense(3, Activation.TANH).softmaxCrossEntropy(2);
-        Optimizer<?> optimizer = OptimizerSettings.defaults(Recipe.SYMMETRY).build(net);
-        SymmetryPreconditioner direction = (SymmetryPreconditioner) optimizer.direction();
+        Optimizer optimizer = OptimizerSettings.defaults(Recipe.SYMMETRY).build(net);
+        SymmetryPreconditioner direction = optimizer.link(SymmetryPreconditioner.class).orElseThrow();
         SymmetrySpec spec = direction.decomposition().spec();
         assertEquals(GroupType.PERM, spec.group("h0").type());
         assertEquals(GroupType.SIGNED_PERM, spec.group("h1").type());
         assertEquals(4 + 1, direction.largestActiveBlock(), "std@h0: W0's 4 input columns and b0 (signed permutations on h1 leave W1 no mean)");
-        Optimizer<?> signs = OptimizerSettings.defaults(Recipe.SYMMETRY).withGroupType(GroupType.SIGN).build(net);
-        assertEquals(GroupType.SIGN, ((SymmetryPreconditioner) signs.direction()).decomposition().spec().group("h0").type());
+        Optimizer signs = OptimizerSettings.defaults(Recipe.SYMMETRY)
+                .with(SymmetryPreconditioner.Settings.class, s -> s.withGroupType(GroupType.SIGN)).build(net);
+        assertEquals(GroupType.SIGN, signs.link(SymmetryPreconditioner.class).orElseThrow().decomposition().spec().group("h0").type());
         assertNull(direction.init(org.symcurv.core.model.ParameterLayout.of(net).read(net)).inverse(), "no inverse before the first step");
     }
 
@@ -138,7 +139,7 @@ class SymmetryPreconditionerTest {
     void largeFloat32BlocksAreDecomposedInFloat32AndReconstructed() {
         INDArray a = gaussian(300 * 200, new Random(81)).reshape(300, 200).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT);
         INDArray spd = a.transpose().mmul(a);
-        Eigensolver.Decomposition d = Eigensolver.of(spd);
+        org.symcurv.core.operator.SymmetricEigen d = org.symcurv.core.operator.SymmetricEigen.of(spd);
         assertEquals(org.nd4j.linalg.api.buffer.DataType.FLOAT, d.vectors().dataType());
         assertClose(spd, d.power(1.0, 0), 1e-5, "U S Uᵀ");
         assertClose(org.nd4j.linalg.factory.Nd4j.eye(200), d.power(0.5, 0).mmul(d.power(-0.5, 0)), 1e-3, "S^{1/2} S^{-1/2}");
@@ -163,7 +164,7 @@ class SymmetryPreconditionerTest {
             q = q.mmul(reflection);
         }
         INDArray a = q.mulRowVector(org.nd4j.linalg.factory.Nd4j.createFromArray(s)).mmul(q.transpose());
-        Eigensolver.Decomposition d = Eigensolver.of(a);
+        org.symcurv.core.operator.SymmetricEigen d = org.symcurv.core.operator.SymmetricEigen.of(a);
         assertEquals(4.0, d.max(), 1e-12);
         for (double p : new double[] {1.0, 0.5, -0.5, -1.0}) {
             double shift = 0.3;

@@ -28,6 +28,9 @@ import org.symcurv.optimizer.LearningRateSchedule;
 import org.symcurv.optimizer.Muon;
 import org.symcurv.optimizer.Optimizer;
 import org.symcurv.optimizer.OptimizerSettings;
+import org.symcurv.optimizer.Adam;
+import org.symcurv.optimizer.Momentum;
+import org.symcurv.optimizer.Shampoo;
 import org.symcurv.optimizer.Recipe;
 import org.symcurv.optimizer.SymmetryPreconditioner;
 import org.symcurv.optimizer.train.ArrayTrainingData;
@@ -218,14 +221,12 @@ public final class TrainCommand implements Callable<Integer> {
             TrainingConfig config = new TrainingConfig(batchSize, (long) epochs * ((train.size() + batchSize - 1) / batchSize), seed, 0,
                     false, maxSkipped, checkpoint, checkpointEvery);
             settings = withTotalSteps(settings, config.totalIterations());
-            Optimizer<?> optimizer = settings.build(network);
+            Optimizer optimizer = settings.build(network);
             stdout.printf(Locale.ROOT, "training %s MLP (%,d parameters) on %,d Fashion-MNIST images from %s%n",
                     architecture.describe(), architecture.parameterCount(), train.size(), dir);
             stdout.printf(Locale.ROOT, "optimizer %s%n", optimizer.describe());
-            if (optimizer.direction() instanceof SymmetryPreconditioner s) {
-                stdout.printf(Locale.ROOT, "symmetry groups: %s; largest block %d copies%n", s.decomposition().spec().groups(),
-                        s.largestActiveBlock());
-            }
+            optimizer.link(SymmetryPreconditioner.class).ifPresent(s -> stdout.printf(Locale.ROOT,
+                    "symmetry groups: %s; largest block %d copies%n", s.decomposition().spec().groups(), s.largestActiveBlock()));
             stdout.printf(Locale.ROOT, "batch %d, seed %d, %d epoch%s (%,d steps); testing on %,d images%n",
                     batchSize, seed, epochs, epochs == 1 ? "" : "s", config.totalIterations(), test.size());
             stdout.flush();
@@ -277,46 +278,57 @@ public final class TrainCommand implements Callable<Integer> {
         }
         OptimizerSettings s = OptimizerSettings.defaults(recipe);
         try {
+            // each option changes the links that have the setting (e.g. --beta2 Adam's, Shampoo's and the symmetry link's)
             if (beta1 != null || beta2 != null) {
-                s = s.withBetas(beta1 != null ? beta1 : s.beta1(), beta2 != null ? beta2 : s.beta2());
+                s = s.with(Adam.Settings.class, a -> a.withBetas(beta1 != null ? beta1 : a.beta1(), beta2 != null ? beta2 : a.beta2()))
+                        .with(Shampoo.Settings.class, x -> x.withBetas(beta1 != null ? beta1 : x.beta1(), beta2 != null ? beta2 : x.beta2())
+                                .withRest(x.rest().withBetas(beta1 != null ? beta1 : x.rest().beta1(), beta2 != null ? beta2 : x.rest().beta2())))
+                        .with(Muon.Settings.class, x -> x.withRest(x.rest().withBetas(beta1 != null ? beta1 : x.rest().beta1(),
+                                beta2 != null ? beta2 : x.rest().beta2())))
+                        .with(SymmetryPreconditioner.Settings.class, x -> x.withOptions(x.options().withBetas(
+                                beta1 != null ? beta1 : x.options().beta1(), beta2 != null ? beta2 : x.options().beta2())));
             }
             if (momentum != null || nesterov != null) {
-                s = s.withMomentum(momentum != null ? momentum : s.momentum(), nesterov != null ? nesterov : s.nesterov());
+                s = s.with(Momentum.Settings.class, m -> new Momentum.Settings(momentum != null ? momentum : m.momentum(),
+                                nesterov != null ? nesterov : m.nesterov()))
+                        .with(Muon.Settings.class, m -> m.withMomentum(momentum != null ? momentum : m.momentum(),
+                                nesterov != null ? nesterov : m.nesterov()));
             }
             if (weightDecay != null) {
                 s = s.withWeightDecay(weightDecay);
             }
-            s = s.withClipNorm(clipNorm).withRefreshInterval(refresh).withStatisticsInterval(statisticsEvery);
-            double lambda = damping != null ? damping : s.damping().relative();
-            s = s.withDamping(switch (dampingScope.toLowerCase(Locale.ROOT)) {
-                case "per-block" -> Damping.perBlock(lambda);
-                case "global" -> Damping.global(lambda);
+            s = s.withClipNorm(clipNorm).with(Shampoo.Settings.class, x -> x.withRefreshInterval(refresh));
+            if (damping != null) {
+                s = s.with(Shampoo.Settings.class, x -> x.withDamping(damping));
+            }
+            Damping.Scope scope = switch (dampingScope.toLowerCase(Locale.ROOT)) {
+                case "per-block" -> Damping.Scope.PER_BLOCK;
+                case "global" -> Damping.Scope.GLOBAL;
                 default -> throw new IllegalArgumentException("--damping-scope must be per-block or global, got '" + dampingScope + "'");
-            });
-            s = s.withInvariantPolicy(switch (invariantPolicy.toLowerCase(Locale.ROOT)) {
+            };
+            InvariantPolicy policy = switch (invariantPolicy.toLowerCase(Locale.ROOT)) {
                 case "adam" -> InvariantPolicy.ADAM;
                 case "damped-scalar" -> InvariantPolicy.DAMPED_SCALAR;
                 default -> throw new IllegalArgumentException("--invariant must be adam or damped-scalar, got '" + invariantPolicy + "'");
+            };
+            if (invariantLearningRate != null && !(invariantLearningRate > 0)) {
+                throw new IllegalArgumentException("--invariant-lr must be a positive number, got " + invariantLearningRate);
+            }
+            // the Options constructor checks the combination now (e.g. damped-scalar with per-block damping): a usage error
+            s = s.with(SymmetryPreconditioner.Settings.class, x -> {
+                double lambda = damping != null ? damping : x.options().damping().relative();
+                SymmetryPreconditioner.Settings y = x.withOptions(new SymmetryPreconditioner.Options(x.options().beta1(), x.options().beta2(),
+                        scope == Damping.Scope.GLOBAL ? Damping.global(lambda) : Damping.perBlock(lambda), refresh, statisticsEvery, policy,
+                        x.options().adamEpsilon(), x.options().invariantScale()));
+                y = groupType != null ? y.withGroupType(GroupType.parse(groupType)) : y;
+                return invariantLearningRate != null ? y.withInvariantLearningRate(invariantLearningRate) : y;
             });
-            if (groupType != null) {
-                s = s.withGroupType(GroupType.parse(groupType));
-            }
-            if (invariantLearningRate != null) {
-                if (!(invariantLearningRate > 0)) {
-                    throw new IllegalArgumentException("--invariant-lr must be a positive number, got " + invariantLearningRate);
-                }
-                s = s.withInvariantLearningRate(invariantLearningRate);
-            }
-            s = s.withPolar(switch (polar.toLowerCase(Locale.ROOT)) {
+            Muon.Polar p = switch (polar.toLowerCase(Locale.ROOT)) {
                 case "exact" -> Muon.Polar.EXACT;
                 case "newton-schulz" -> Muon.Polar.NEWTON_SCHULZ;
                 default -> throw new IllegalArgumentException("--polar must be exact or newton-schulz, got '" + polar + "'");
-            }, s.newtonSchulzSteps());
-            if (recipe == Recipe.SYMMETRY) {
-                // validate the combination now (e.g. damped-scalar with per-block damping) as a usage error
-                new SymmetryPreconditioner.Options(s.beta1(), s.beta2(), s.damping(), s.refreshInterval(), s.statisticsInterval(),
-                        s.invariantPolicy(), s.epsilon(), 1.0);
-            }
+            };
+            s = s.with(Muon.Settings.class, m -> m.withPolar(p, m.newtonSchulzSteps()));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -40,13 +40,13 @@ public final class Trainer {
 
     private final MultiLayerNetwork network;
     private final ParameterLayout layout;
-    private final Optimizer<Object> optimizer;
+    private final Optimizer optimizer;
     private final TrainingData data;
     private final Evaluator evaluator;
     private final TrainingConfig config;
     private final TrainingListener listener;
     private INDArray theta;
-    private Optimizer.State<Object> state;
+    private Optimizer.State state;
     private long iteration;
     private long skipped;
     private double trainSeconds;
@@ -58,11 +58,11 @@ public final class Trainer {
     private Regularizer regularizer;
 
     @SuppressWarnings("unchecked")
-    private Trainer(MultiLayerNetwork network, Optimizer<?> optimizer, TrainingData data, Evaluator evaluator, TrainingConfig config,
+    private Trainer(MultiLayerNetwork network, Optimizer optimizer, TrainingData data, Evaluator evaluator, TrainingConfig config,
                     TrainingListener listener) {
         this.network = Objects.requireNonNull(network, "network");
         this.layout = ParameterLayout.ofAnyLayers(network);
-        this.optimizer = (Optimizer<Object>) Objects.requireNonNull(optimizer, "optimizer");
+        this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
         this.data = Objects.requireNonNull(data, "data");
         this.evaluator = Objects.requireNonNull(evaluator, "evaluator");
         this.config = Objects.requireNonNull(config, "config");
@@ -74,7 +74,7 @@ public final class Trainer {
     }
 
     /** A run from the network's current parameters and a fresh optimizer state. */
-    public static Trainer start(MultiLayerNetwork network, Optimizer<?> optimizer, TrainingData data, Evaluator evaluator,
+    public static Trainer start(MultiLayerNetwork network, Optimizer optimizer, TrainingData data, Evaluator evaluator,
                                 TrainingConfig config, TrainingListener listener) {
         Trainer t = new Trainer(network, optimizer, data, evaluator, config, listener);
         t.theta = t.layout.read(network);
@@ -88,7 +88,7 @@ public final class Trainer {
      * @throws IllegalArgumentException naming the difference when the network, optimizer, batch size or data seed is not
      *                                  the one that wrote the checkpoint
      */
-    public static Trainer resume(TrainingCheckpoint checkpoint, MultiLayerNetwork network, Optimizer<?> optimizer, TrainingData data,
+    public static Trainer resume(TrainingCheckpoint checkpoint, MultiLayerNetwork network, Optimizer optimizer, TrainingData data,
                                  Evaluator evaluator, TrainingConfig config, TrainingListener listener) {
         Trainer t = new Trainer(network, optimizer, data, evaluator, config, listener);
         String architecture = architecture(network);
@@ -136,7 +136,7 @@ public final class Trainer {
     }
 
     /** The optimizer's current state (immutable). */
-    public Optimizer.State<Object> state() {
+    public Optimizer.State state() {
         return state;
     }
 
@@ -160,7 +160,7 @@ public final class Trainer {
         while (iteration < until) {
             int epoch = Math.toIntExact(iteration / perEpoch);
             DataSet batch = data.batch(batchIndices(epoch, (int) (iteration % perEpoch)));
-            double rate = optimizer.schedule().at(state.step());
+            double rate = optimizer.learningRate(state);
             long started = System.nanoTime();
             Gradients.LossAndGradient lg = Gradients.meanLossAndGradient(network, batch);
             if (regularizer != null) {
@@ -170,7 +170,7 @@ public final class Trainer {
             }
             String bad = !Double.isFinite(lg.meanLoss()) ? "loss " + lg.meanLoss()
                     : !finite(lg.meanGradient()) ? "gradient" : null;
-            Update<Optimizer.State<Object>> update = null;
+            Update<Optimizer.State> update = null;
             if (bad == null) {
                 try {
                     update = optimizer.update(lg.meanGradient(), state, theta);

@@ -60,13 +60,11 @@ class GoldenCheckpointTest {
             TrainingCheckpoint at12 = TrainingCheckpoint.read(golden(name + "-at12.ckpt"));
             assertEquals(INTERRUPTED_AT, at7.iteration());
             MultiLayerNetwork net = TrainerTest.network(2);
-            Optimizer<?> optimizer = run.getValue().build(net);
+            Optimizer optimizer = run.getValue().build(net);
             Trainer resumed = Trainer.resume(at7, net, optimizer, TrainerTest.data(), TrainerTest.evaluator(), config(), TrainingListener.NONE);
             resumed.run();
             assertArrayEquals(at12.params().data().asFloat(), TrainerTest.params(net), 0f, name + ": parameters after the resumed run");
-            @SuppressWarnings("unchecked")
-            Optimizer<Object> o = (Optimizer<Object>) optimizer;
-            assertEquals(o.encode(o.decode(at12.optimizerState())), resumed.checkpoint().optimizerState(),
+            assertEquals(optimizer.encode(optimizer.decode(at12.optimizerState())), resumed.checkpoint().optimizerState(),
                     name + ": optimizer state after the resumed run");
             assertTrue(resumed.checkpoint().optimizer().equals(at12.optimizer()), name + ": the description is unchanged");
         }

@@ -20,7 +20,7 @@ class TrainerRegularizerTest {
     /** One plain SGD step (no momentum) with or without {@code R(θ) = ½ c ‖θ − a‖²}; returns θ₁ and the reported loss. */
     static Object[] oneStep(Regularizer r) {
         MultiLayerNetwork net = TrainerTest.network(4);
-        OptimizerSettings sgd = OptimizerSettings.defaults(Recipe.SGD).withMomentum(0, false).withSchedule(LearningRateSchedule.constant(RATE));
+        OptimizerSettings sgd = OptimizerSettings.defaults(Recipe.SGD).with(org.symcurv.optimizer.Momentum.Settings.class, m -> new org.symcurv.optimizer.Momentum.Settings(0, false)).withSchedule(LearningRateSchedule.constant(RATE));
         List<Double> losses = new ArrayList<>();
         Trainer t = Trainer.start(net, sgd.build(net), TrainerTest.data(), Evaluator.none(), TrainingConfig.of(TrainerTest.BATCH, 1, 3),
                 new TrainingListener() {

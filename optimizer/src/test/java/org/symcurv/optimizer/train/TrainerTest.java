@@ -31,6 +31,8 @@ import org.symcurv.optimizer.LearningRateSchedule;
 import org.symcurv.optimizer.Optimizer;
 import org.symcurv.optimizer.OptimizerSettings;
 import org.symcurv.optimizer.Recipe;
+import org.symcurv.optimizer.Shampoo;
+import org.symcurv.optimizer.SymmetryPreconditioner;
 
 /** The loop: bit-for-bit resume from a checkpoint file, the non-finite guard, evaluation points. */
 class TrainerTest {
@@ -67,7 +69,8 @@ class TrainerTest {
     static OptimizerSettings settings(Recipe recipe) {
         OptimizerSettings s = OptimizerSettings.defaults(recipe)
                 .withSchedule(LearningRateSchedule.warmupCosine(recipe == Recipe.SYMMETRY ? 0.02 : 0.01, 2, TOTAL, 0.1));
-        return recipe == Recipe.SYMMETRY || recipe == Recipe.SHAMPOO ? s.withRefreshInterval(3) : s;
+        return s.with(SymmetryPreconditioner.Settings.class, x -> x.withOptions(x.options().withRefreshInterval(3)))
+                .with(Shampoo.Settings.class, x -> x.withRefreshInterval(3));
     }
 
     static float[] params(MultiLayerNetwork net) {
@@ -102,7 +105,7 @@ class TrainerTest {
             TrainingConfig config = TrainingConfig.of(BATCH, TOTAL, 99).withEvaluation(4, true);
             MultiLayerNetwork straight = network(1);
             Recorder straightLog = new Recorder();
-            Optimizer<?> optimizer = settings(recipe).build(straight);
+            Optimizer optimizer = settings(recipe).build(straight);
             Trainer straightTrainer = Trainer.start(straight, optimizer, data(), evaluator(), config, straightLog);
             Trainer.Result full = straightTrainer.run();
 

@@ -22,11 +22,12 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 import org.nd4j.linalg.dataset.DataSet;
 import org.symcurv.core.data.AtomicFiles;
 import org.symcurv.core.model.Gradients;
-import org.symcurv.optimizer.Eigensolver;
 import org.symcurv.optimizer.LearningRateSchedule;
 import org.symcurv.optimizer.Optimizer;
 import org.symcurv.optimizer.OptimizerSettings;
 import org.symcurv.optimizer.Recipe;
+import org.symcurv.optimizer.Shampoo;
+import org.symcurv.optimizer.SymmetryPreconditioner;
 import org.symcurv.optimizer.train.Trainer;
 import org.symcurv.optimizer.train.TrainingConfig;
 import org.symcurv.optimizer.train.TrainingDivergedException;
@@ -172,7 +173,7 @@ public final class OptimizerBenchmark implements Callable<Integer> {
         stdout.printf(Locale.ROOT, "budget %d steps, cosine schedule to 0%s, seed %d, evaluation every %d steps, refresh every %d, "
                         + "statistics every %d; float32; eigensolver %s; OMP_NUM_THREADS=%s; load at start %s%n%n", budget,
                 warmup > 0 ? " after " + warmup + " warm-up steps" : "", seed, evalEvery, refresh, statisticsEvery,
-                Eigensolver.backend(org.nd4j.linalg.api.buffer.DataType.FLOAT), System.getenv("OMP_NUM_THREADS"), load());
+                org.symcurv.core.operator.SymmetricEigen.backend(org.nd4j.linalg.api.buffer.DataType.FLOAT), System.getenv("OMP_NUM_THREADS"), load());
         stdout.flush();
 
         Map<String, Double> reference = referenceTimings(problem);
@@ -203,18 +204,20 @@ public final class OptimizerBenchmark implements Callable<Integer> {
 
     private OptimizerSettings settings(String method, double lr, long budget) {
         Recipe recipe = recipeOf(method);
+        boolean scalar = method.equals("symmetry-scalar");
         OptimizerSettings s = OptimizerSettings.defaults(recipe).withSchedule(LearningRateSchedule.warmupCosine(lr, warmup, budget, 0.0))
-                .withRefreshInterval(refresh).withStatisticsInterval(statisticsEvery);
-        if (method.equals("symmetry-scalar")) {
-            s = s.withInvariantPolicy(org.symcurv.core.estimate.TaylorEstimator.InvariantPolicy.DAMPED_SCALAR)
-                    .withDamping(org.symcurv.core.operator.Damping.global(s.damping().relative()));
-        }
+                .with(Shampoo.Settings.class, x -> x.withRefreshInterval(refresh))
+                .with(SymmetryPreconditioner.Settings.class, x -> {
+                    SymmetryPreconditioner.Options o = x.options().withRefreshInterval(refresh).withStatisticsInterval(statisticsEvery);
+                    return x.withOptions(!scalar ? o : o.withDamping(org.symcurv.core.operator.Damping.global(o.damping().relative()))
+                            .withInvariantPolicy(org.symcurv.core.estimate.TaylorEstimator.InvariantPolicy.DAMPED_SCALAR));
+                });
         return recipe == Recipe.ADAMW ? s.withWeightDecay(adamwDecay) : s;
     }
 
     private OptimizerBenchRun run(OptimizerBenchTask problem, String method, double lr, long budget) {
         MultiLayerNetwork net = problem.network().apply(seed);
-        Optimizer<?> optimizer = settings(method, lr, budget).build(net);
+        Optimizer optimizer = settings(method, lr, budget).build(net);
         OptimizerBenchRun run = new OptimizerBenchRun(method, recipeOf(method), lr, optimizer.describe());
         TrainingListener listener = new TrainingListener() {
             @Override

@@ -12,7 +12,7 @@ import org.symcurv.core.estimate.OrbitAverage;
 import org.symcurv.core.model.Gradients;
 import org.symcurv.core.model.ParameterLayout;
 import org.symcurv.core.symmetry.KindDecomposition;
-import org.symcurv.optimizer.Eigensolver;
+import org.symcurv.core.operator.SymmetricEigen;
 import org.symcurv.optimizer.LearningRateSchedule;
 import org.symcurv.optimizer.Optimizer;
 import org.symcurv.optimizer.OptimizerSettings;
@@ -44,7 +44,11 @@ final class OptimizerProfile {
         return OptimizerBenchRun.median(t);
     }
 
-    @SuppressWarnings("unchecked")
+    private static OptimizerSettings symmetry(LearningRateSchedule lr, int refresh) {
+        return OptimizerSettings.defaults(Recipe.SYMMETRY).withSchedule(lr)
+                .with(SymmetryPreconditioner.Settings.class, x -> x.withOptions(x.options().withRefreshInterval(refresh)));
+    }
+
     static void run(PrintWriter out, OptimizerBenchTask problem, long seed, int repetitions) {
         MultiLayerNetwork net = problem.network().apply(seed);
         int[] order = org.symcurv.optimizer.train.Trainer.epochOrder(problem.data().size(), seed, 0);
@@ -52,14 +56,12 @@ final class OptimizerProfile {
         INDArray w = ParameterLayout.ofAnyLayers(net).read(net);
         INDArray g = Gradients.meanGradient(net, batch);
         LearningRateSchedule lr = LearningRateSchedule.constant(1e-3);
-        Optimizer<Object> adam = (Optimizer<Object>) OptimizerSettings.defaults(Recipe.ADAM).withSchedule(lr).build(net);
-        Optimizer.State<Object> adamState = adam.init(w);
-        Optimizer<Object> plain = (Optimizer<Object>) OptimizerSettings.defaults(Recipe.SYMMETRY).withSchedule(lr)
-                .withRefreshInterval(Integer.MAX_VALUE).build(net);
-        Optimizer.State<Object> started = plain.update(g, plain.init(w), w).state();
-        Optimizer<Object> refreshing = (Optimizer<Object>) OptimizerSettings.defaults(Recipe.SYMMETRY).withSchedule(lr)
-                .withRefreshInterval(1).build(net);
-        SymmetryPreconditioner symmetry = (SymmetryPreconditioner) (Object) plain.direction();
+        Optimizer adam = OptimizerSettings.defaults(Recipe.ADAM).withSchedule(lr).build(net);
+        Optimizer.State adamState = adam.init(w);
+        Optimizer plain = symmetry(lr, Integer.MAX_VALUE).build(net);
+        Optimizer.State started = plain.update(g, plain.init(w), w).state();
+        Optimizer refreshing = symmetry(lr, 1).build(net);
+        SymmetryPreconditioner symmetry = plain.link(SymmetryPreconditioner.class).orElseThrow();
         KindDecomposition kinds = symmetry.decomposition();
         int largest = 0;
         for (int k = 0; k < kinds.kinds().size(); k++) {
@@ -74,7 +76,7 @@ final class OptimizerProfile {
         // a block conditioned like the damped weight moment: S_w + 1e-2·s_max·I (condition number about 100)
         INDArray zw = kinds.copyMatrix(k, w.sub(OrbitAverage.firstOrder(kinds, w)));
         INDArray sw = Nd4j.matmul(zw, zw, true, false, false).reshape(layout.copies(), layout.copies()).divi(layout.dimension());
-        INDArray block = sw.add(Nd4j.eye(layout.copies()).castTo(sw.dataType()).muli(1e-2 * Eigensolver.of(sw).max()));
+        INDArray block = sw.add(Nd4j.eye(layout.copies()).castTo(sw.dataType()).muli(1e-2 * SymmetricEigen.of(sw).max()));
         INDArray row = Nd4j.zeros(g.dataType(), 1, g.length());
 
         List<String[]> rows = new ArrayList<>();
@@ -92,8 +94,8 @@ final class OptimizerProfile {
         rows.add(row("  apply Z·B (B " + layout.copies() + "×" + layout.copies() + ")", median(repetitions, () -> Nd4j.matmul(z,
                 block.reshape(1, layout.copies(), layout.copies())))));
         rows.add(row("  scatter back (scatterAddRows)", median(repetitions, () -> kinds.scatterAddRows(k, z, row))));
-        rows.add(row("  one eigendecomposition " + layout.copies() + "×" + layout.copies() + " (" + Eigensolver.backend(block.dataType()) + ")",
-                median(Math.max(3, repetitions / 5), () -> Eigensolver.of(block))));
+        rows.add(row("  one eigendecomposition " + layout.copies() + "×" + layout.copies() + " (" + SymmetricEigen.backend(block.dataType()) + ")",
+                median(Math.max(3, repetitions / 5), () -> SymmetricEigen.of(block))));
         rows.add(row("  one dense product " + layout.copies() + "³", median(Math.max(3, repetitions / 5), () -> block.mmul(block))));
         int iterations = 10;
         double[] residual = new double[1];
