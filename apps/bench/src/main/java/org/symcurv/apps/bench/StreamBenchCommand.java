@@ -297,6 +297,17 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             }
             table.row("held-back accuracy after the last (latency) task, min over all tasks",
                     Table.sig(java.util.Arrays.stream(lastRow).min().orElse(Double.NaN)), "", "");
+            org.symcurv.continual.AccuracyMatrix matrix = accuracyMatrix(recorder.ends);
+            StringBuilder plasticity = new StringBuilder();
+            StringBuilder stability = new StringBuilder();
+            for (int j = 0; j < matrix.tasks(); j++) {
+                plasticity.append(j == 0 ? "" : " ").append(Table.sig(matrix.get(j, j)));
+                stability.append(j == 0 ? "" : " ").append(Table.sig(matrix.get(matrix.tasks() - 1, j) - matrix.get(j, j)));
+            }
+            table.row("plasticity: held-back accuracy of each task right after it, R[j][j]", plasticity.toString(), "", "");
+            table.row("stability: change of each task's accuracy from then to the end, R[T-1][j] - R[j][j]", stability.toString(), "", "");
+            table.row("average accuracy / BWT / forgetting after the last task", Table.sig(matrix.averageAccuracy()) + " / "
+                    + Table.sig(matrix.backwardTransfer()) + " / " + Table.sig(matrix.forgetting()), "", "");
             List<Double> load = Machine.loadAverage();
             out.println();
             out.println(table.plain());
@@ -344,6 +355,9 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
                 rows.add(row);
             }
             json.put("accuracyRows", rows);
+            json.put("averageAccuracy", matrix.averageAccuracy());
+            json.put("backwardTransfer", matrix.backwardTransfer());
+            json.put("forgetting", matrix.forgetting());
             json.put("goals", Map.of("examplesPerSecond", GOAL_EXAMPLES_PER_SECOND, "consolidationSeconds", GOAL_CONSOLIDATION_SECONDS));
             Path target = outDir.resolve("stream.json");
             Path tmp = AtomicFiles.createSiblingTemp(target);
@@ -388,6 +402,17 @@ public final class StreamBenchCommand implements java.util.concurrent.Callable<I
             }
         }
         throw new IllegalStateException("no task-consolidated event for " + task + " within 5 minutes");
+    }
+
+    /** The service's accuracy rows (row {@code i}: the tasks up to {@code i}) as a square matrix, NaN above the diagonal. */
+    private static org.symcurv.continual.AccuracyMatrix accuracyMatrix(List<ModelStream.TaskEnd> ends) {
+        int t = ends.size();
+        double[][] r = new double[t][t];
+        for (int i = 0; i < t; i++) {
+            java.util.Arrays.fill(r[i], Double.NaN);
+            System.arraycopy(ends.get(i).accuracy(), 0, r[i], 0, Math.min(t, ends.get(i).accuracy().length));
+        }
+        return new org.symcurv.continual.AccuracyMatrix(r);
     }
 
     /** The {@code q}-quantile of sorted values (nearest rank). */
