@@ -273,10 +273,10 @@ public final class NeuronPruner {
         }
     }
 
-    /** {@code ([F̃⁻¹]_QQ)⁻¹} for the block {@code Q} of one unit, the submatrix formed entry by entry ({@link BlockOfOperator}). */
+    /** {@code ([F̃⁻¹]_QQ)⁻¹} for the block {@code Q} of one unit, the submatrix formed entry by entry ({@link Curvature#principalSubmatrix}). */
     private static INDArray inverseOfSharedBlock(Curvature inverse, long[] block, PruningListener listener, String stage) {
         listener.stageStarted(stage, block.length);
-        INDArray m = Nd4j.createFromArray(BlockOfOperator.of(inverse, block));
+        INDArray m = inverse.principalSubmatrix(block);
         listener.stageProgress(block.length);
         SymmetricEigen eigen = SymmetricEigen.of(m);
         if (!(eigen.min() > 0.0)) {

@@ -7,7 +7,6 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.operator.Damping;
-import org.symcurv.core.symmetry.KindDecomposition.KindLayout;
 
 /**
  * The damped Fisher {@code F̃ = F + c·I} whose inverse OBS uses, with {@code c = λ · reference}:
@@ -87,7 +86,6 @@ public record ObsDamping(double relative, Reference reference) {
     private Curvature blockShifts(Curvature fisher) {
         List<INDArray> shifts = new ArrayList<>();
         for (int k = 0; k < fisher.decomposition().kinds().size(); k++) {
-            KindLayout layout = fisher.decomposition().kinds().get(k);
             INDArray b = fisher.block(k);
             INDArray diagonal;
             if (b.rank() == 2) {
@@ -100,7 +98,7 @@ public record ObsDamping(double relative, Reference reference) {
                 diagonal = m == 1 ? flat : flat.get(NDArrayIndex.all(), NDArrayIndex.interval(0, m + 1, m * m));
             }
             INDArray mean = diagonal.mean(true, 1).muli(relative); // [F, 1]
-            shifts.add(Nd4j.zeros(b.dataType(), layout.familySize(), layout.copies()).addiColumnVector(mean));
+            shifts.add(Nd4j.zeros(b.dataType(), b.size(0), b.size(1)).addiColumnVector(mean));
         }
         return Curvature.of(fisher.decomposition(), shifts);
     }

@@ -6,6 +6,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.operator.Damping;
+import org.symcurv.core.operator.Factorization;
 import org.symcurv.core.operator.NotPositiveDefiniteException;
 import org.symcurv.core.symmetry.LeafSpec;
 import org.symcurv.core.symmetry.SymmetrySpec;
@@ -30,8 +31,8 @@ public final class LaplacePosterior {
     private final PriorPrecision prior;
     private final INDArray mean;
     private final Curvature precision;
-    private Curvature covariance;
-    private Curvature covarianceSqrt;
+    /** The precision's eigendecomposition, once: {@code Σ}, {@code Σ^{1/2}}, {@code log det} and the samples come from it. */
+    private Factorization factorization;
 
     private LaplacePosterior(Curvature fisher, long dataSize, PriorPrecision prior, INDArray mean) {
         this.fisher = fisher;
@@ -112,20 +113,23 @@ public final class LaplacePosterior {
      * @throws NotPositiveDefiniteException if {@code N F + Λ} is not positive definite (a Fisher with negative
      *                                      eigenvalues beyond {@code λ}; it cannot happen for a Fisher and {@code Λ > 0})
      */
-    public synchronized Curvature covariance() {
-        if (covariance == null) {
-            covarianceSqrt();
-            covariance = precision.power(-1.0, Damping.NONE);
-        }
-        return covariance;
+    public Curvature covariance() {
+        Factorization f = factorization();
+        f.requirePositiveDefinite("sampling N(0, S⁻¹)");
+        return f.inverse();
     }
 
     /** {@code Σ^{1/2}} (symmetric), after checking that the precision is positive definite. */
-    public synchronized Curvature covarianceSqrt() {
-        if (covarianceSqrt == null) {
-            covarianceSqrt = precision.precisionInverseSqrt();
+    public Curvature covarianceSqrt() {
+        return factorization().inverseSqrt();
+    }
+
+    /** The eigendecomposition of {@code N F + Λ}, computed on first use and kept. */
+    public synchronized Factorization factorization() {
+        if (factorization == null) {
+            factorization = precision.factor(Damping.NONE);
         }
-        return covarianceSqrt;
+        return factorization;
     }
 
     /**
@@ -137,7 +141,7 @@ public final class LaplacePosterior {
         if (count < 1) {
             throw new IllegalArgumentException("the number of posterior samples must be at least 1, got " + count);
         }
-        return Curvature.sampleWithFactor(covarianceSqrt(), count, seed);
+        return factorization().samples(count, seed);
     }
 
     /**
@@ -152,9 +156,9 @@ public final class LaplacePosterior {
         return logLikelihood - 0.5 * prior.quadraticForm(mean, spec()) + 0.5 * prior.logDet(spec()) - 0.5 * logDetPrecision();
     }
 
-    /** {@code log det(N F + Λ)} (the structured {@code logDet}, with diagonal and 1 × 1 blocks read as one vector). */
+    /** {@code log det(N F + Λ)} from the posterior's {@link #factorization()}. */
     public double logDetPrecision() {
-        return Spectra.logDet(precision, "log det of the posterior precision");
+        return factorization().logDet("log det of the posterior precision");
     }
 
     /** Numbers stored for {@code F} (the posterior's own memory; {@code Σ} and {@code Σ^{1/2}} have the same structure). */

@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.operator.Damping;
+import org.symcurv.core.operator.Factorization;
 import org.symcurv.core.symmetry.KindDecomposition;
 import org.symcurv.core.symmetry.LeafSpec;
 import org.symcurv.core.symmetry.SymmetrySpec;
@@ -60,21 +61,26 @@ public final class MarginalLikelihood {
     public static Result maximizeScalar(Curvature fisher, long dataSize, INDArray mean, double logLikelihood) {
         Objects.requireNonNull(fisher, "fisher");
         double q = PriorPrecision.squaredNorms(mean, fisher.spec()).values().stream().mapToDouble(Double::doubleValue).sum();
-        List<Spectra.Group> spectrum = Spectra.of(fisher);
+        List<double[]> spectrum = new java.util.ArrayList<>();
+        List<Long> multiplicities = new java.util.ArrayList<>();
+        for (Factorization.Eigenvalues g : fisher.factor(Damping.NONE).eigenvalues()) {
+            spectrum.add(g.values());
+            multiplicities.add(g.multiplicity());
+        }
         double lo = LOG_LAMBDA_MIN;
         double hi = LOG_LAMBDA_MAX;
         int steps = 0;
         boolean converged = true;
-        if (scalarSlope(lo, q, spectrum, dataSize) <= 0) {
+        if (scalarSlope(lo, q, spectrum, multiplicities, dataSize) <= 0) {
             hi = lo;
             converged = false;
-        } else if (scalarSlope(hi, q, spectrum, dataSize) >= 0) {
+        } else if (scalarSlope(hi, q, spectrum, multiplicities, dataSize) >= 0) {
             lo = hi;
             converged = false;
         } else {
             while (hi - lo > 1e-12 && steps < 200) {
                 double mid = 0.5 * (lo + hi);
-                if (scalarSlope(mid, q, spectrum, dataSize) > 0) {
+                if (scalarSlope(mid, q, spectrum, multiplicities, dataSize) > 0) {
                     lo = mid;
                 } else {
                     hi = mid;
@@ -89,17 +95,17 @@ public final class MarginalLikelihood {
     }
 
     /** {@code 2 d log Z / d u} at {@code u = log λ}: {@code P − e^u q − Σ_j d_j e^u / (N s_j + e^u)}. */
-    private static double scalarSlope(double u, double q, List<Spectra.Group> spectrum, long n) {
+    private static double scalarSlope(double u, double q, List<double[]> spectrum, List<Long> multiplicities, long n) {
         double lambda = Math.exp(u);
         double s = -lambda * q;
-        for (Spectra.Group g : spectrum) {
+        for (int i = 0; i < spectrum.size(); i++) {
             double part = 0;
-            for (double v : g.values()) {
+            for (double v : spectrum.get(i)) {
                 // P = Σ multiplicities, so P − Σ λ/(N s + λ) = Σ N s/(N s + λ): no cancellation for tiny λ
                 double ns = n * Math.max(v, 0.0);
                 part += ns / (ns + lambda);
             }
-            s += g.multiplicity() * part;
+            s += multiplicities.get(i) * part;
         }
         return s;
     }

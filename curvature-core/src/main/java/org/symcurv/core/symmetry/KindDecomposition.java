@@ -184,6 +184,31 @@ public final class KindDecomposition {
         return kinds;
     }
 
+    /** {@code m_κ}: the size of kind {@code k}'s block {@code B_κ}. */
+    public int copies(int k) {
+        return kinds.get(k).copies();
+    }
+
+    /** {@code F}: the family size of kind {@code k} (the product of its {@code SIGN} group sizes; 1 otherwise). */
+    public int familySize(int k) {
+        return kinds.get(k).familySize();
+    }
+
+    /** {@code d_κ}: the multiplicity of kind {@code k}'s block in {@code I_{d_κ} ⊗ B_κ}. */
+    public long dimension(int k) {
+        return kinds.get(k).dimension();
+    }
+
+    /** {@code D}: the rows of kind {@code k}'s copy matrix ({@code ≥ d_κ}). */
+    public long representationSize(int k) {
+        return kinds.get(k).representationSize();
+    }
+
+    /** Whether kind {@code k} is the invariant (all-trivial) kind. */
+    public boolean isInvariant(int k) {
+        return kinds.get(k).kind().isInvariant();
+    }
+
     /** The kind's readable name, e.g. {@code std@h0 ⊗ std@h1}. */
     public String describe(int kindIndex) {
         return kinds.get(kindIndex).kind().describe(spec.groups());

@@ -196,9 +196,8 @@ final class CostBench {
         KindDecomposition kinds = KindDecomposition.of(spec);
         List<String> blocks = new ArrayList<>();
         for (int k = 0; k < kinds.kinds().size(); k++) {
-            KindDecomposition.KindLayout l = kinds.kinds().get(k);
-            blocks.add(kinds.describe(k) + ": " + (l.familySize() > 1 ? l.familySize() + " x " : "") + l.copies() + "x" + l.copies()
-                    + " (d=" + l.dimension() + ")");
+            blocks.add(kinds.describe(k) + ": " + (kinds.familySize(k) > 1 ? kinds.familySize(k) + " x " : "") + kinds.copies(k) + "x"
+                    + kinds.copies(k) + " (d=" + kinds.dimension(k) + ")");
         }
         long stored = kinds.denseBlockFloats();
         Measurement fisher = null;

@@ -427,11 +427,10 @@ final class FidelityBench {
         INDArray diagonal = Nd4j.diag(denseSymmetric).reshape(denseSymmetric.size(0));
         List<INDArray> blocks = new ArrayList<>();
         for (int k = 0; k < kinds.kinds().size(); k++) {
-            KindDecomposition.KindLayout layout = kinds.kinds().get(k);
-            if (layout.copies() != 1 || layout.dimension() != 1) {
+            if (kinds.copies(k) != 1 || kinds.dimension(k) != 1) {
                 throw new IllegalArgumentException("kind " + kinds.describe(k) + " is not a single parameter: not the diagonal preset");
             }
-            blocks.add(kinds.copyMatrix(k, diagonal).reshape(layout.familySize(), 1, 1));
+            blocks.add(kinds.copyMatrix(k, diagonal).reshape(kinds.familySize(k), 1, 1));
         }
         return Curvature.of(kinds, blocks);
     }

@@ -65,18 +65,17 @@ final class OptimizerProfile {
         KindDecomposition kinds = symmetry.decomposition();
         int largest = 0;
         for (int k = 0; k < kinds.kinds().size(); k++) {
-            if (!kinds.kinds().get(k).kind().isInvariant() && kinds.kinds().get(k).copies() > kinds.kinds().get(largest).copies()
-                    || kinds.kinds().get(largest).kind().isInvariant()) {
+            if (!kinds.isInvariant(k) && kinds.copies(k) > kinds.copies(largest) || kinds.isInvariant(largest)) {
                 largest = k;
             }
         }
         int k = largest;
-        KindDecomposition.KindLayout layout = kinds.kinds().get(k);
+        int copies = kinds.copies(k);
         INDArray z = kinds.copyMatrix(k, g);
         // a block conditioned like the damped weight moment: S_w + 1e-2·s_max·I (condition number about 100)
         INDArray zw = kinds.copyMatrix(k, w.sub(OrbitAverage.firstOrder(kinds, w)));
-        INDArray sw = Nd4j.matmul(zw, zw, true, false, false).reshape(layout.copies(), layout.copies()).divi(layout.dimension());
-        INDArray block = sw.add(Nd4j.eye(layout.copies()).castTo(sw.dataType()).muli(1e-2 * SymmetricEigen.of(sw).max()));
+        INDArray sw = Nd4j.matmul(zw, zw, true, false, false).reshape(copies, copies).divi(kinds.dimension(k));
+        INDArray block = sw.add(Nd4j.eye(copies).castTo(sw.dataType()).muli(1e-2 * SymmetricEigen.of(sw).max()));
         INDArray row = Nd4j.zeros(g.dataType(), 1, g.length());
 
         List<String[]> rows = new ArrayList<>();
@@ -88,15 +87,15 @@ final class OptimizerProfile {
         rows.add(row("symmetry update with refresh (H⁻¹ recomputed)", refreshMillis));
         rows.add(row("  of which the refresh", refreshMillis - plainMillis));
         rows.add(row("  orbit average R1(g) (OrbitAverage.firstOrder)", median(repetitions, () -> OrbitAverage.firstOrder(kinds, g))));
-        rows.add(row("  copy matrix Z of " + kinds.describe(k) + " [" + layout.representationSize() + "×" + layout.copies() + "]",
+        rows.add(row("  copy matrix Z of " + kinds.describe(k) + " [" + kinds.representationSize(k) + "×" + copies + "]",
                 median(repetitions, () -> kinds.copyMatrix(k, g))));
         rows.add(row("  Gram ZᵀZ of that kind", median(repetitions, () -> Nd4j.matmul(z, z, true, false, false))));
-        rows.add(row("  apply Z·B (B " + layout.copies() + "×" + layout.copies() + ")", median(repetitions, () -> Nd4j.matmul(z,
-                block.reshape(1, layout.copies(), layout.copies())))));
+        rows.add(row("  apply Z·B (B " + copies + "×" + copies + ")", median(repetitions, () -> Nd4j.matmul(z,
+                block.reshape(1, copies, copies)))));
         rows.add(row("  scatter back (scatterAddRows)", median(repetitions, () -> kinds.scatterAddRows(k, z, row))));
-        rows.add(row("  one eigendecomposition " + layout.copies() + "×" + layout.copies() + " (" + SymmetricEigen.backend(block.dataType()) + ")",
+        rows.add(row("  one eigendecomposition " + copies + "×" + copies + " (" + SymmetricEigen.backend(block.dataType()) + ")",
                 median(Math.max(3, repetitions / 5), () -> SymmetricEigen.of(block))));
-        rows.add(row("  one dense product " + layout.copies() + "³", median(Math.max(3, repetitions / 5), () -> block.mmul(block))));
+        rows.add(row("  one dense product " + copies + "³", median(Math.max(3, repetitions / 5), () -> block.mmul(block))));
         int iterations = 10;
         double[] residual = new double[1];
         rows.add(row("  eigen-free: coupled Newton–Schulz A^{-1/2}, " + iterations + " iterations (" + 3 * iterations + " products)",
