@@ -75,6 +75,13 @@ class ConsolidatedStateTest {
     void aVersionOneStateIsStillRead() throws IOException {
         MultiLayerNetwork net = EwcPenaltyTest.network();
         ConsolidatedState state = twoTasks(net, EwcSettings.of(ContinualMethod.EWC_SYMMETRY, 1));
+        ConsolidatedState back = ConsolidatedState.fromBytes(versionOneBytes(state), "a version-1 state", net);
+        assertSameState(state, back);
+        assertEquals(2, java.nio.ByteBuffer.wrap(back.toBytes(), ConsolidatedState.MAGIC.length, 4).getInt(), "written again as version 2");
+    }
+
+    /** The state in format version 1, by an independent writer of that layout (arrays in ND4J's binary form). */
+    static byte[] versionOneBytes(ConsolidatedState state) throws IOException {
         java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
         try (java.io.DataOutputStream out = new java.io.DataOutputStream(body)) {
             out.writeUTF(state.method().cliName());
@@ -100,9 +107,7 @@ class ConsolidatedStateTest {
         crc.update(b);
         java.nio.ByteBuffer v1 = java.nio.ByteBuffer.allocate(ConsolidatedState.MAGIC.length + 8 + b.length + 4);
         v1.put(ConsolidatedState.MAGIC).putInt(1).putInt(b.length).put(b).putInt((int) crc.getValue());
-        ConsolidatedState back = ConsolidatedState.fromBytes(v1.array(), "a version-1 state", net);
-        assertSameState(state, back);
-        assertEquals(2, java.nio.ByteBuffer.wrap(back.toBytes(), ConsolidatedState.MAGIC.length, 4).getInt(), "written again as version 2");
+        return v1.array();
     }
 
     private static ConsolidatedState twoTasksOrCount(MultiLayerNetwork net, EwcSettings s) {
