@@ -16,12 +16,12 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.symcurv.apps.common.DataOptions;
 import org.symcurv.core.data.AtomicFiles;
-import org.symcurv.core.data.FashionMnist;
-import org.symcurv.core.data.ImageDataSet;
+import org.symcurv.core.data.LabelledData;
+import org.symcurv.core.model.ModelZip;
 import org.symcurv.core.io.CurvatureFile;
 import org.symcurv.core.model.FisherEstimation;
 import org.symcurv.core.model.PerExampleFactors;
@@ -34,6 +34,7 @@ import org.symcurv.core.symmetry.SymmetrySpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -41,15 +42,16 @@ import picocli.CommandLine.TypeConversionException;
 
 /**
  * {@code symcurv curvature}: the symmetry-averaged Fisher {@code F = (1/N) Σ_i R2(g_i, g_i)} of a trained DL4J model
- * over the Fashion-MNIST training set (symmetry-curvature.md section 5.2), written as a curvature file
+ * over its training examples ({@link DataOptions}: Fashion-MNIST by default, or the user's IDX, CSV or {@code .npy} source,
+ * normalized by the model's normalizer) (symmetry-curvature.md section 5.2), written as a curvature file
  * ({@link CurvatureFile}) and, for small models, as a dense CSV matrix. Outputs are written to temporary siblings
  * and renamed into place; existing files are kept unless {@code --force} is given.
  */
 @Command(name = "curvature",
         mixinStandardHelpOptions = true,
-        description = {"Estimate the symmetry-averaged Fisher of a trained model on the Fashion-MNIST training set",
-                "and write it as a curvature file (.scv).",
-                "Inputs are pixel/255 in [0, 1], flattened row-major to 784, as 'symcurv train' uses them."})
+        description = {"Estimate the symmetry-averaged Fisher of a trained model on its training data",
+                "(--train SOURCE, or Fashion-MNIST) and write it as a curvature file (.scv).",
+                "A normalizer stored in the model zip is applied to the features first."})
 public final class CurvatureCommand implements Callable<Integer> {
     /** Largest model for which {@code --dense-out} writes the {@code P × P} matrix (5,000² numbers are ~0.5 GB of text). */
     static final int DENSE_OUT_MAX_PARAMETERS = 5_000;
@@ -115,10 +117,8 @@ public final class CurvatureCommand implements Callable<Integer> {
             description = "The DL4J model zip, e.g. written by 'symcurv train' (DenseLayers and a softmax/MCXENT, identity/MSE or sigmoid/XENT OutputLayer).")
     Path model;
 
-    @Option(names = "--data", paramLabel = "DIR",
-            description = "Directory with the four Fashion-MNIST IDX files (default: $SYMCURV_DATA, then "
-                    + "/usr/share/datasets/fashion-mnist from the Debian package dataset-fashion-mnist).")
-    Path dataDir;
+    @Mixin
+    DataOptions data;
 
     @Option(names = "--estimator", paramLabel = "NAME", defaultValue = "fisher", converter = Estimator.Converter.class,
             completionCandidates = Estimator.CliNames.class,
@@ -132,11 +132,11 @@ public final class CurvatureCommand implements Callable<Integer> {
     GroupType group;
 
     @Option(names = "--examples", paramLabel = "N",
-            description = "Average over N training images drawn at random without replacement (seeded by --seed; default: all).")
+            description = "Average over N training examples drawn at random without replacement (seeded by --seed; default: all).")
     Integer examples;
 
     @Option(names = "--samples", paramLabel = "K", defaultValue = "1",
-            description = "Labels sampled per image for --estimator fisher (default: ${DEFAULT-VALUE}).")
+            description = "Labels sampled per example for --estimator fisher (default: ${DEFAULT-VALUE}).")
     int samplesPerExample;
 
     @Option(names = "--batch", paramLabel = "B", defaultValue = "256", description = "Images per forward/backward pass (default: ${DEFAULT-VALUE}).")
@@ -184,7 +184,8 @@ public final class CurvatureCommand implements Callable<Integer> {
             throw new SymcurvCli.CommandFailure("--out and --dense-out name the same file " + out + "; give them different names");
         }
 
-        MultiLayerNetwork network = loadModel();
+        ModelZip.Contents contents = ModelZip.read(model);
+        MultiLayerNetwork network = contents.network();
         PerExampleFactors factors;
         SymmetrySpec symmetry;
         try {
@@ -200,18 +201,12 @@ public final class CurvatureCommand implements Callable<Integer> {
                     + " parameters; " + model + " has " + String.format(Locale.ROOT, "%,d", parameters) + "; drop --dense-out");
         }
 
-        Path dir = FashionMnist.locate(dataDir);
-        ImageDataSet train = FashionMnist.loadTrain(dir);
-        if (factors.inputCount() != train.featureCount() || factors.outputCount() != train.numClasses()) {
-            throw new SymcurvCli.CommandFailure(model + " maps " + factors.inputCount() + " inputs to " + factors.outputCount()
-                    + " outputs, but Fashion-MNIST has " + train.featureCount() + " pixels and " + train.numClasses()
-                    + " classes; use a model trained on Fashion-MNIST (symcurv train)");
-        }
+        LabelledData train = this.data.trainFor(contents);
         if (examples != null && examples > train.size()) {
             throw new ParameterException(spec.commandLine(), "--examples " + examples + " is more than the " + train.size()
-                    + " training images in " + dir);
+                    + " training examples of " + train.source());
         }
-        ImageDataSet data = examples == null || examples == train.size() ? train : train.sample(examples, seed);
+        LabelledData data = examples == null || examples == train.size() ? train : train.sample(examples, seed);
 
         FisherEstimation estimation = (estimator.type == FisherEstimation.Type.MONTE_CARLO
                 ? FisherEstimation.monteCarlo(seed).withSamplesPerExample(samplesPerExample) : FisherEstimation.empirical())
@@ -219,7 +214,8 @@ public final class CurvatureCommand implements Callable<Integer> {
                 .withBudget(new BlockBudget(maxBlock, diagonalFallback))
                 .withAccumulatorType(DataType.DOUBLE);
         stdout.printf(Locale.ROOT, "model %s: %,d parameters, %s%n", model, parameters, factors.architecture());
-        stdout.printf(Locale.ROOT, "estimating the %s on %,d Fashion-MNIST training images from %s%n", describeEstimator(), data.size(), dir);
+        stdout.printf(Locale.ROOT, "estimating the %s on %,d training examples of %s%s%n", describeEstimator(), data.size(), data.source(),
+                contents.normalizer() == null ? "" : " (normalized by the model's " + contents.normalizer().getClass().getSimpleName() + ")");
         stdout.println(symmetry);
         stdout.flush();
 
@@ -227,7 +223,7 @@ public final class CurvatureCommand implements Callable<Integer> {
         Curvature fisher;
         try (ProgressBar bar = progressBar(data.size())) {
             fisher = estimation.estimate(network, symmetry, data.features(),
-                    estimation.type() == FisherEstimation.Type.EMPIRICAL ? data.labelsOneHot() : null,
+                    estimation.type() == FisherEstimation.Type.EMPIRICAL ? data.labels() : null,
                     (done, total) -> {
                         if (bar != null) {
                             bar.stepTo(done);
@@ -249,7 +245,7 @@ public final class CurvatureCommand implements Callable<Integer> {
                 fisher.dataType().name().toLowerCase(Locale.ROOT), bytes / (1024.0 * 1024.0),
                 damping > 0 ? String.format(Locale.ROOT, "; damping %s × s_max = %.6g added to the diagonal", damping, shift) : "");
 
-        CurvatureFile.write(target, fisher, metadata(data, dir, shift, symmetry), force);
+        CurvatureFile.write(target, fisher, metadata(data, shift, symmetry), force);
         stdout.printf(Locale.ROOT, "curvature written to %s%n", out);
         if (denseTarget != null) {
             writeDense(fisher, denseTarget);
@@ -301,37 +297,18 @@ public final class CurvatureCommand implements Callable<Integer> {
         return target;
     }
 
-    private MultiLayerNetwork loadModel() {
-        if (!Files.isRegularFile(model)) {
-            throw new SymcurvCli.CommandFailure(model + (Files.exists(model) ? " is not a regular file" : " does not exist")
-                    + "; --model needs a DL4J model zip such as 'symcurv train' writes");
-        }
-        try {
-            return ModelSerializer.restoreMultiLayerNetwork(model.toFile(), false);
-        } catch (Exception | LinkageError e) {
-            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            throw new SymcurvCli.CommandFailure(model + " is not a readable DL4J MultiLayerNetwork zip (" + firstLine(reason)
-                    + "); pass a model written by 'symcurv train' or ModelSerializer.writeModel", e);
-        }
-    }
-
-    private static String firstLine(String s) {
-        int newline = s.indexOf('\n');
-        return newline < 0 ? s : s.substring(0, newline);
-    }
-
     private String describeEstimator() {
         return estimator == Estimator.FISHER
-                ? "Fisher (" + samplesPerExample + " label" + (samplesPerExample == 1 ? "" : "s") + " sampled from the model per image, seed " + seed + ")"
+                ? "Fisher (" + samplesPerExample + " label" + (samplesPerExample == 1 ? "" : "s") + " sampled from the model per example, seed " + seed + ")"
                 : "empirical Fisher (gradients at the training labels)";
     }
 
-    private Map<String, String> metadata(ImageDataSet data, Path dir, double shift, SymmetrySpec symmetry) {
+    private Map<String, String> metadata(LabelledData data, double shift, SymmetrySpec symmetry) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put(CurvatureFile.ESTIMATOR, estimator.cliName);
         m.put(CurvatureFile.GROUP_TYPE, group == null ? "inferred" : group.name().toLowerCase(Locale.ROOT).replace('_', '-'));
         m.put(CurvatureFile.MODEL, model.toAbsolutePath().normalize().toString());
-        m.put(CurvatureFile.DATA, "Fashion-MNIST train, " + dir.toAbsolutePath().normalize());
+        m.put(CurvatureFile.DATA, data.source());
         m.put(CurvatureFile.EXAMPLES, Integer.toString(data.size()));
         m.put(CurvatureFile.SEED, Long.toString(seed));
         if (estimator == Estimator.FISHER) {

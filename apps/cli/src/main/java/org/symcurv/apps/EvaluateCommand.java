@@ -19,13 +19,18 @@ import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.symcurv.apps.common.DataOptions;
 import org.symcurv.apps.common.EvaluationReports;
 import org.symcurv.apps.common.ModelFiles;
 import org.symcurv.apps.common.ReportFiles;
 import org.symcurv.core.data.AtomicFiles;
-import org.symcurv.core.data.FashionMnist;
+import org.symcurv.core.data.LabelledData;
+import org.symcurv.core.data.PredictionTask;
+import org.symcurv.core.model.ModelZip;
+import org.symcurv.uncertainty.RegressionMetrics;
 import org.symcurv.core.data.IdxFormat;
 import org.symcurv.core.data.IdxImages;
 import org.symcurv.core.data.ImageDataSet;
@@ -43,13 +48,15 @@ import org.symcurv.uncertainty.SyntheticShift;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
 /**
- * {@code symcurv evaluate}: accuracy, NLL, Brier score and ECE (15 bins) of a Fashion-MNIST classifier on the test set,
+ * {@code symcurv evaluate}: accuracy, NLL, Brier score and ECE (15 bins) of a classifier on its test examples
+ * ({@link DataOptions}; Fashion-MNIST by default), or RMSE, Gaussian NLL and interval coverage of an identity/MSE regressor,
  * and out-of-distribution AUROC against IDX image files ({@code --ood}) and built-in synthetic shifts ({@code --shift}),
  * for the MAP and, with {@code --posterior}, the Laplace predictives (linearised GLM with probit, pairwise probit or
  * Monte Carlo link; Monte Carlo over sampled networks), printed as one table; optionally a reliability diagram (PNG) and
@@ -57,8 +64,9 @@ import picocli.CommandLine.TypeConversionException;
  */
 @Command(name = "evaluate",
         mixinStandardHelpOptions = true,
-        description = {"Evaluate a Fashion-MNIST classifier (MAP) and, with --posterior, its Laplace predictives: accuracy, NLL, Brier,",
-                "ECE (15 bins) on the test set, OOD AUROC against --ood IDX files and --shift synthetic shifts; one table."})
+        description = {"Evaluate a classifier (MAP) and, with --posterior, its Laplace predictives: accuracy, NLL, Brier, ECE (15 bins)",
+                "on the test data, OOD AUROC against --ood IDX files and --shift synthetic shifts; one table. For an identity/MSE",
+                "regressor: RMSE, Gaussian NLL and 50/90/95% interval coverage of the MAP and Laplace predictives."})
 public final class EvaluateCommand implements Callable<Integer> {
     static final class KindConverter implements ITypeConverter<PredictiveKind> {
         @Override
@@ -102,9 +110,8 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--posterior", paramLabel = "FILE", description = "A posterior from 'symcurv laplace' for this model.")
     Path posteriorFile;
 
-    @Option(names = "--data", paramLabel = "DIR",
-            description = "Directory with the four Fashion-MNIST IDX files (default: $SYMCURV_DATA, then /usr/share/datasets/fashion-mnist).")
-    Path dataDir;
+    @Mixin
+    DataOptions data;
 
     @Option(names = "--predictive", paramLabel = "NAME", split = ",", converter = KindConverter.class,
             description = "Which predictives, comma-separated: map, glm-probit, glm-pairwise, glm-mc, nn-mc "
@@ -158,30 +165,29 @@ public final class EvaluateCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         Path pngTarget = reliability == null ? null : checkedOutput(reliability, "--reliability", force);
         Path jsonTarget = json == null ? null : checkedOutput(json, "--json", force);
-        MultiLayerNetwork network = ModelFiles.loadModel(model);
-        Path dir = FashionMnist.locate(dataDir);
-        ImageDataSet allTest = FashionMnist.loadTest(dir);
-        requireFashionMnistShape(network, allTest, model);
+        ModelZip.Contents contents = ModelZip.read(model);
+        MultiLayerNetwork network = contents.network();
+        LabelledData allTest = data.testFor(contents);
         int count = testCount == null ? allTest.size() - testFrom : testCount;
         if (testFrom < 0 || count < 1 || testFrom + count > allTest.size()) {
-            throw new ParameterException(spec.commandLine(), "--test-from " + testFrom + " and --test-count " + count + " must select images within the "
-                    + allTest.size() + " test images");
+            throw new ParameterException(spec.commandLine(), "--test-from " + testFrom + " and --test-count " + count + " must select examples within the "
+                    + allTest.size() + " test examples of " + allTest.source());
         }
-        ImageDataSet test = allTest.subset(testFrom, testFrom + count);
-        Map<String, ImageDataSet> ood = EvaluationReports.oodSets(test, shifts == null && oodFiles.isEmpty() ? List.of(SyntheticShift.values())
+        LabelledData selected = allTest.subset(testFrom, testFrom + count);
+        if (selected.task() == PredictionTask.REGRESSION) {
+            return evaluateRegression(stdout, contents, selected, jsonTarget);
+        }
+        ImageDataSet test = selected.asImageDataSet();
+        List<SyntheticShift> defaultShifts = selected.isImages() ? List.of(SyntheticShift.values()) : List.of();
+        Map<String, ImageDataSet> ood = EvaluationReports.oodSets(test, shifts == null && oodFiles.isEmpty() ? defaultShifts
                 : shifts == null ? List.of() : shifts, oodFiles, oodCount, seed);
 
         LaplacePosterior posterior = null;
         String label = "";
         if (posteriorFile != null) {
-            PosteriorFile.Contents contents = readPosterior(posteriorFile);
-            try {
-                LeafSubset subset = LeafSubset.of(contents.fisher().spec(), ParameterLayout.of(network));
-                posterior = contents.posterior(subset.extract(network.params().dup()));
-            } catch (IllegalArgumentException e) {
-                throw new SymcurvCli.CommandFailure(posteriorFile + " does not fit " + model + ": " + e.getMessage(), e);
-            }
-            label = contents.metadata().getOrDefault(PosteriorFile.STRUCTURE, "posterior") + ", " + contents.metadata().getOrDefault(PosteriorFile.SUBSET, "?");
+            PosteriorFile.Contents file = readPosterior(posteriorFile);
+            posterior = posteriorAt(file, network);
+            label = file.metadata().getOrDefault(PosteriorFile.STRUCTURE, "posterior") + ", " + file.metadata().getOrDefault(PosteriorFile.SUBSET, "?");
             stdout.printf(Locale.ROOT, "posterior %s: %s, %,d parameters, N = %,d, %s%n", posteriorFile, label, posterior.parameterCount(),
                     posterior.dataSize(), posterior.prior());
         }
@@ -189,8 +195,8 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (posterior == null && chosen.stream().anyMatch(k -> k != PredictiveKind.MAP)) {
             throw new ParameterException(spec.commandLine(), "--predictive " + chosen + " needs --posterior (without one only 'map' exists)");
         }
-        stdout.printf(Locale.ROOT, "evaluating %s on Fashion-MNIST test images %d … %d; OOD sets (%s, %,d images each): %s%n", model, testFrom,
-                testFrom + count - 1, oodScore.cliName(), oodCount, ood.isEmpty() ? "none" : String.join(", ", ood.keySet()));
+        stdout.printf(Locale.ROOT, "evaluating %s on test examples %d … %d of %s; OOD sets (%s, %,d examples each): %s%n", model, testFrom,
+                testFrom + count - 1, selected.source(), oodScore.cliName(), oodCount, ood.isEmpty() ? "none" : String.join(", ", ood.keySet()));
         stdout.flush();
 
         List<PredictiveEvaluation.Row> rows = new ArrayList<>();
@@ -203,7 +209,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         stdout.print(PredictiveEvaluation.table(rows));
         stdout.printf(Locale.ROOT, "(AUROC columns: %s; ECE over %d confidence bins)%n", oodScore.cliName(), ClassificationMetrics.ECE_BINS);
         if (pngTarget != null) {
-            EvaluationReports.writeReliabilityDiagram(rows, pngTarget, force, "Reliability, Fashion-MNIST test images " + testFrom + "–" + (testFrom + count - 1));
+            EvaluationReports.writeReliabilityDiagram(rows, pngTarget, force, "Reliability, test examples " + testFrom + "–" + (testFrom + count - 1));
             stdout.printf(Locale.ROOT, "reliability diagram written to %s%n", reliability);
         }
         if (jsonTarget != null) {
@@ -213,6 +219,81 @@ public final class EvaluateCommand implements Callable<Integer> {
         }
         stdout.flush();
         return 0;
+    }
+
+    /**
+     * The regression table: RMSE, Gaussian NLL and 50/90/95% interval coverage, in the targets' own units, of the MAP
+     * predictive {@code N(ŷ, σ²)} ({@code σ² = o/2}, DL4J's MSE) and, with a posterior, the linearised Laplace predictive
+     * {@code N(ŷ, diag(J Σ Jᵀ) + σ²)}.
+     */
+    private int evaluateRegression(PrintWriter stdout, ModelZip.Contents contents, LabelledData test, Path jsonTarget) throws IOException {
+        if (reliability != null) {
+            throw new ParameterException(spec.commandLine(), "--reliability draws a classifier's confidence bins; " + model + " is a regressor");
+        }
+        MultiLayerNetwork network = contents.network();
+        INDArray features = test.features();
+        double[][] targets = test.labels().castTo(DataType.DOUBLE).toDoubleMatrix();
+        int outputs = test.targetCount();
+        double[] offset = new double[outputs];
+        double[] scale = new double[outputs];
+        java.util.Arrays.fill(scale, 1.0);
+        String units = "the model's units";
+        if (contents.normalizer() instanceof org.nd4j.linalg.dataset.api.preprocessor.NormalizerStandardize z && z.isFitLabel()) {
+            offset = z.getLabelMean().castTo(DataType.DOUBLE).reshape(outputs).toDoubleVector();
+            scale = z.getLabelStd().castTo(DataType.DOUBLE).reshape(outputs).toDoubleVector();
+            for (int i = 0; i < targets.length; i++) {
+                for (int k = 0; k < outputs; k++) {
+                    targets[i][k] = scale[k] * targets[i][k] + offset[k];
+                }
+            }
+            units = "the targets' units (the model's standardizer reverted)";
+        }
+        Map<String, RegressionMetrics> rows = new LinkedHashMap<>();
+        double[][] mean = network.output(features, false).castTo(DataType.DOUBLE).toDoubleMatrix();
+        double noise = outputs / 2.0;
+        double[][] mapVariance = new double[mean.length][outputs];
+        for (double[] row : mapVariance) {
+            java.util.Arrays.fill(row, noise);
+        }
+        rows.put("map", RegressionMetrics.of(mean, mapVariance, targets, offset, scale));
+        if (posteriorFile != null) {
+            PosteriorFile.Contents file = readPosterior(posteriorFile);
+            LaplacePosterior posterior = posteriorAt(file, network);
+            stdout.printf(Locale.ROOT, "posterior %s: %s, %,d parameters, N = %,d, %s%n", posteriorFile,
+                    file.metadata().getOrDefault(PosteriorFile.STRUCTURE, "posterior") + ", " + file.metadata().getOrDefault(PosteriorFile.SUBSET, "?"),
+                    posterior.parameterCount(), posterior.dataSize(), posterior.prior());
+            LaplacePredictive.RegressionPrediction p = LaplacePredictive.of(network, posterior).regression(features);
+            rows.put("laplace-glm", RegressionMetrics.of(p.mean(), p.variance(), targets, offset, scale));
+        }
+        stdout.printf(Locale.ROOT, "evaluating regressor %s on %,d test examples of %s; noise variance σ² = o/2 = %s (DL4J's MSE); "
+                + "in %s%n%n", model, test.size(), test.source(), noise, units);
+        stdout.printf(Locale.ROOT, "%-12s %10s %10s %9s %9s %9s%n", "predictive", "RMSE", "NLL", "cover50", "cover90", "cover95");
+        StringBuilder jsonText = new StringBuilder("{\"model\": \"" + model + "\", \"test\": \"" + test.source().replace("\\", "\\\\") + "\", \"rows\": [");
+        for (Map.Entry<String, RegressionMetrics> e : rows.entrySet()) {
+            RegressionMetrics m = e.getValue();
+            stdout.printf(Locale.ROOT, "%-12s %10.4g %10.4f %9.3f %9.3f %9.3f%n", e.getKey(), m.rmse(), m.nll(), m.coverage50(), m.coverage90(),
+                    m.coverage95());
+            jsonText.append(jsonText.charAt(jsonText.length() - 1) == '[' ? "" : ", ").append(String.format(Locale.ROOT,
+                    "{\"predictive\": \"%s\", \"rmse\": %s, \"nll\": %s, \"coverage50\": %s, \"coverage90\": %s, \"coverage95\": %s}",
+                    e.getKey(), m.rmse(), m.nll(), m.coverage50(), m.coverage90(), m.coverage95()));
+        }
+        stdout.println("(NLL: mean Gaussian negative log likelihood per example; coverK: fraction of targets inside the central K% interval)");
+        if (jsonTarget != null) {
+            ReportFiles.writeText(jsonTarget, jsonText.append("]}\n").toString(), force);
+            stdout.printf(Locale.ROOT, "numbers written to %s%n", json);
+        }
+        stdout.flush();
+        return 0;
+    }
+
+    /** The posterior of the file centred at the network's parameters. */
+    private LaplacePosterior posteriorAt(PosteriorFile.Contents file, MultiLayerNetwork network) {
+        try {
+            LeafSubset subset = LeafSubset.of(file.fisher().spec(), ParameterLayout.of(network));
+            return file.posterior(subset.extract(network.params().dup()));
+        } catch (IllegalArgumentException e) {
+            throw new SymcurvCli.CommandFailure(posteriorFile + " does not fit " + model + ": " + e.getMessage(), e);
+        }
     }
 
     private void validateOptions() {

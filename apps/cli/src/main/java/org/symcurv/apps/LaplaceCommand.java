@@ -13,14 +13,14 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.symcurv.apps.common.DataOptions;
 import org.symcurv.apps.common.ModelFiles;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.symcurv.core.data.FashionMnist;
-import org.symcurv.core.data.ImageDataSet;
+import org.symcurv.core.data.LabelledData;
+import org.symcurv.core.data.PredictionTask;
+import org.symcurv.core.model.ModelZip;
 import org.symcurv.core.model.FisherEstimation;
-import org.symcurv.core.model.OutputLoss;
-import org.symcurv.core.model.PerExampleFactors;
 import org.symcurv.core.operator.BlockBudget;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.GroupType;
@@ -37,21 +37,23 @@ import org.symcurv.uncertainty.PriorPrecision;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
 /**
- * {@code symcurv laplace}: the Laplace posterior {@code N(θ*, (N F + Λ)⁻¹)} of a trained Fashion-MNIST classifier, with
- * {@code F} the symmetry-averaged (or diagonal) Monte Carlo Fisher per example over the training images, {@code N} the
+ * {@code symcurv laplace}: the Laplace posterior {@code N(θ*, (N F + Λ)⁻¹)} of a trained classifier (softmax) or regressor
+ * (identity/MSE, Gaussian noise σ² = o/2), with {@code F} the symmetry-averaged (or diagonal) Monte Carlo Fisher (the GGN in
+ * expectation) per example over the training examples ({@link DataOptions}; Fashion-MNIST by default), {@code N} the
  * training set size and {@code Λ} the prior precision chosen by the marginal likelihood or by a validation grid; written
  * as a posterior file that {@code symcurv evaluate --posterior} reads.
  */
 @Command(name = "laplace",
         mixinStandardHelpOptions = true,
-        description = {"Fit a Laplace posterior N(θ*, (N·F + Λ)⁻¹) to a trained Fashion-MNIST classifier and write it as a .scv file.",
-                "F: the Monte Carlo Fisher per training image, symmetry-averaged (default) or diagonal; N: 60,000 training images;",
+        description = {"Fit a Laplace posterior N(θ*, (N·F + Λ)⁻¹) to a trained classifier or identity/MSE regressor; write it as a .scv file.",
+                "F: the Monte Carlo Fisher per training example, symmetry-averaged (default) or diagonal; N: the training set size;",
                 "Λ: prior precision by marginal likelihood (scalar or per layer), by validation NLL on a grid, or given."})
 public final class LaplaceCommand implements Callable<Integer> {
     /** How the prior precision is chosen. */
@@ -109,9 +111,8 @@ public final class LaplaceCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "FILE", required = true, description = "Where to write the posterior, e.g. posterior.scv.")
     Path out;
 
-    @Option(names = "--data", paramLabel = "DIR",
-            description = "Directory with the four Fashion-MNIST IDX files (default: $SYMCURV_DATA, then /usr/share/datasets/fashion-mnist).")
-    Path dataDir;
+    @Mixin
+    DataOptions data;
 
     @Option(names = "--last-layer", description = "Posterior over the output layer's weight and bias only (the rest stay at θ*).")
     boolean lastLayer;
@@ -146,10 +147,10 @@ public final class LaplaceCommand implements Callable<Integer> {
     GlmLink link;
 
     @Option(names = "--examples", paramLabel = "N",
-            description = "Estimate F on N training images drawn at random (seeded by --seed; default: all). N in N·F stays the full training set.")
+            description = "Estimate F on N training examples drawn at random (seeded by --seed; default: all). N in N·F stays the full training set.")
     Integer examples;
 
-    @Option(names = "--samples", paramLabel = "K", defaultValue = "1", description = "Labels sampled per image for the Fisher (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--samples", paramLabel = "K", defaultValue = "1", description = "Labels sampled per example for the Fisher (default: ${DEFAULT-VALUE}).")
     int samples;
 
     @Option(names = "--batch", paramLabel = "B", defaultValue = "256", description = "Images per forward/backward pass (default: ${DEFAULT-VALUE}).")
@@ -170,27 +171,29 @@ public final class LaplaceCommand implements Callable<Integer> {
         long started = System.nanoTime();
         PrintWriter stdout = spec.commandLine().getOut();
         Path target = EvaluateCommand.checkedOutput(out, "--out", force);
-        MultiLayerNetwork network = ModelFiles.loadModel(model);
+        ModelZip.Contents contents = ModelZip.read(model);
+        MultiLayerNetwork network = contents.network();
+        PredictionTask task = contents.task();
+        if (task == PredictionTask.REGRESSION && priorMethod == PriorMethod.GRID) {
+            throw new ParameterException(spec.commandLine(), "--prior grid chooses the prior by a classifier's validation NLL; "
+                    + model + " is a regressor: use --prior marglik, marglik-layer or fixed");
+        }
         SymmetrySpec posteriorSpec;
         try {
-            if (PerExampleFactors.of(network).outputLoss() != OutputLoss.SOFTMAX_CROSS_ENTROPY) {
-                throw new SymcurvCli.CommandFailure(model + " is not a softmax classifier; symcurv laplace fits Fashion-MNIST classifiers");
-            }
             posteriorSpec = LaplaceFit.posteriorSpec(network, structure, lastLayer ? LaplaceFit.Subset.LAST_LAYER : LaplaceFit.Subset.ALL, group);
         } catch (IllegalArgumentException e) {
             throw new SymcurvCli.CommandFailure("cannot fit a Laplace posterior to " + model + ": " + e.getMessage(), e);
         }
-        Path dir = FashionMnist.locate(dataDir);
-        ImageDataSet train = FashionMnist.loadTrain(dir);
-        EvaluateCommand.requireFashionMnistShape(network, train, model);
+        LabelledData train = data.trainFor(contents);
         if (examples != null && examples > train.size()) {
-            throw new ParameterException(spec.commandLine(), "--examples " + examples + " is more than the " + train.size() + " training images in " + dir);
+            throw new ParameterException(spec.commandLine(), "--examples " + examples + " is more than the " + train.size()
+                    + " training examples of " + train.source());
         }
-        ImageDataSet fisherData = examples == null || examples == train.size() ? train : train.sample(examples, seed);
+        LabelledData fisherData = examples == null || examples == train.size() ? train : train.sample(examples, seed);
         stdout.printf(Locale.ROOT, "model %s: %,d parameters; posterior over %s (%,d parameters), %s structure%n", model, network.numParams(),
                 lastLayer ? "the last layer" : "all weights", posteriorSpec.parameterCount(), structure.cliName());
-        stdout.printf(Locale.ROOT, "Fisher: %d Monte Carlo label%s per image on %,d training images (seed %d); N = %,d%n", samples,
-                samples == 1 ? "" : "s", fisherData.size(), seed, train.size());
+        stdout.printf(Locale.ROOT, "Fisher: %d Monte Carlo label%s per example on %,d training examples of %s (seed %d); N = %,d%n", samples,
+                samples == 1 ? "" : "s", fisherData.size(), train.source(), seed, train.size());
         stdout.flush();
 
         long fitStarted = System.nanoTime();
@@ -216,7 +219,9 @@ public final class LaplaceCommand implements Callable<Integer> {
         }
         double fisherSeconds = (System.nanoTime() - fitStarted) / 1e9;
         INDArray mean = LaplaceFit.mean(network, posteriorSpec);
-        double logLikelihood = LaplaceFit.logLikelihood(network, train.features(), train.labels());
+        double logLikelihood = task == PredictionTask.CLASSIFICATION
+                ? LaplaceFit.logLikelihood(network, train.features(), train.classes())
+                : LaplaceFit.gaussianLogLikelihood(network, train.features(), train.labels());
         long priorStarted = System.nanoTime();
         PriorPrecision prior;
         String priorNote;
@@ -232,18 +237,18 @@ public final class LaplaceCommand implements Callable<Integer> {
                 priorNote = (r.converged() ? "converged" : "not converged") + " after " + r.iterations() + " fixed-point iterations";
             }
             case GRID -> {
-                ImageDataSet test = FashionMnist.loadTest(dir);
+                LabelledData test = data.testFor(contents);
                 if (validation < 1 || validation >= test.size()) {
                     throw new ParameterException(spec.commandLine(), "--validation must be between 1 and " + (test.size() - 1) + ", got " + validation);
                 }
-                ImageDataSet valid = test.subset(0, validation);
+                LabelledData valid = test.subset(0, validation);
                 double[] lambdas = gridValues();
                 LaplacePosterior start = LaplacePosterior.of(fisher, train.size(), PriorPrecision.scalar(1.0, posteriorSpec), mean);
-                PriorGrid.Result r = PriorGrid.byValidationNll(LaplacePredictive.of(network, start), valid.features(), valid.labels(),
+                PriorGrid.Result r = PriorGrid.byValidationNll(LaplacePredictive.of(network, start), valid.features(), valid.classes(),
                         lambdas, link, 1000, seed);
                 prior = r.best();
                 int best = java.util.Arrays.stream(lambdas).boxed().toList().indexOf(prior.of(posteriorSpec.leaves().get(0).name()));
-                priorNote = String.format(Locale.ROOT, "validation NLL %.4f (%s) on test images 0 … %d, grid of %d", r.nll()[best], link.cliName(),
+                priorNote = String.format(Locale.ROOT, "validation NLL %.4f (%s) on test examples 0 … %d, grid of %d", r.nll()[best], link.cliName(),
                         validation - 1, lambdas.length) + (best == 0 || best == lambdas.length - 1 ? "; AT THE GRID'S EDGE: widen --grid" : "");
             }
             case FIXED -> {
@@ -264,11 +269,11 @@ public final class LaplaceCommand implements Callable<Integer> {
                 posterior.storedFloats(), posterior.storedFloats() * 8 / (1024.0 * 1024.0), fitSeconds, fisherSeconds, priorSeconds);
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("model", model.toAbsolutePath().normalize().toString());
-        metadata.put("data", "Fashion-MNIST train, " + dir.toAbsolutePath().normalize());
+        metadata.put("data", train.source());
         metadata.put(PosteriorFile.STRUCTURE, structure.cliName() + (structure == LaplaceFit.Structure.SYMMETRY
                 ? " (" + (group == null ? "inferred groups" : group.name().toLowerCase(Locale.ROOT)) + ")" : ""));
         metadata.put(PosteriorFile.SUBSET, lastLayer ? "last-layer" : "all");
-        metadata.put("fisher", "monte-carlo, " + samples + " label(s) per image, " + fisherData.size() + " images, seed " + seed);
+        metadata.put("fisher", "monte-carlo, " + samples + " label(s) per example, " + fisherData.size() + " examples, seed " + seed);
         metadata.put("prior-method", priorMethod.cliName + ": " + priorNote);
         metadata.put("log-evidence", Double.toString(logEvidence));
         PosteriorFile.write(target, posterior, metadata, force);

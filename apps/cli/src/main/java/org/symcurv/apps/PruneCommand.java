@@ -12,13 +12,15 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.symcurv.apps.common.DataOptions;
+import org.symcurv.apps.common.ModelScore;
 import org.symcurv.apps.common.ClassifierEvaluation;
 import org.symcurv.apps.common.ModelFiles;
 import org.symcurv.core.data.AtomicFiles;
-import org.symcurv.core.data.FashionMnist;
-import org.symcurv.core.data.ImageDataSet;
+import org.symcurv.core.data.LabelledData;
+import org.symcurv.core.data.PredictionTask;
+import org.symcurv.core.model.ModelZip;
 import org.symcurv.core.model.ParameterLayout;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.symmetry.GroupType;
@@ -34,21 +36,22 @@ import org.symcurv.pruning.RoundReport;
 import org.symcurv.pruning.UnstructuredPruner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code symcurv prune}: prunes a trained DL4J MLP classifier without fine-tuning — unstructured to a target sparsity
+ * {@code symcurv prune}: prunes a trained DL4J MLP classifier or regressor without fine-tuning — unstructured to a target sparsity
  * of its weight matrices, and/or structured by removing a fraction of every hidden layer's units (which gives a
  * genuinely smaller network) — scoring with magnitude, OBD or OBS on the symmetry-averaged or diagonal Fisher
- * re-estimated on a seeded subset of Fashion-MNIST training images before each round. Prints a before/after table
- * on the Fashion-MNIST test set and writes a standard DL4J model zip (without updater state) to a temporary sibling,
- * renamed into place; the input is never overwritten.
+ * re-estimated on a seeded subset of the training examples ({@link DataOptions}; Fashion-MNIST by default) before each
+ * round. Prints a before/after table on the test examples and writes a standard DL4J model zip (without updater state,
+ * with the input model's normalizer) to a temporary sibling, renamed into place; the input is never overwritten.
  */
 @Command(name = "prune",
         mixinStandardHelpOptions = true,
-        description = {"Prune a DL4J MLP classifier (OBS/OBD on the symmetry-averaged Fisher, or magnitude) and save the result.",
+        description = {"Prune a DL4J MLP classifier or regressor (OBS/OBD on the symmetry-averaged Fisher, or magnitude) and save the result.",
                 "Unstructured: --sparsity S zeroes that fraction of the weight matrices. Structured: --structured --units U",
                 "removes that fraction of each hidden layer's units and writes a smaller network; both may be combined",
                 "(units first, then weights of the smaller network). No fine-tuning."})
@@ -65,9 +68,8 @@ public final class PruneCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace an existing output file.")
     boolean force;
 
-    @Option(names = "--data", paramLabel = "DIR",
-            description = "Fashion-MNIST directory (default: $SYMCURV_DATA, then /usr/share/datasets/fashion-mnist).")
-    Path dataDir;
+    @Mixin
+    DataOptions data;
 
     @Option(names = "--method", paramLabel = "NAME", defaultValue = "obs",
             description = "obs (OBS on the symmetry-averaged Fisher), obs-diagonal (OBS on the diagonal Fisher), obd, magnitude "
@@ -148,21 +150,22 @@ public final class PruneCommand implements Callable<Integer> {
         if (Files.exists(target) && !force) {
             throw new SymcurvCli.CommandFailure(out + " already exists; pass --force to replace it or choose another --out");
         }
-        MultiLayerNetwork original = ModelFiles.loadClassifier(model);
-        Path dir = FashionMnist.locate(dataDir);
-        ImageDataSet train = FashionMnist.loadTrain(dir);
-        ImageDataSet test = FashionMnist.loadTest(dir);
-        ModelFiles.requireFits(original, model, train);
-        if (fisherExamples < 1 || fisherExamples > train.size()) {
-            throw new ParameterException(spec.commandLine(), "--fisher-examples must be between 1 and " + train.size() + ", got " + fisherExamples);
+        ModelZip.Contents contents = ModelZip.read(model);
+        MultiLayerNetwork original = contents.network();
+        LabelledData train = data.trainFor(contents);
+        LabelledData test = data.testFor(contents);
+        if (fisherExamples < 1) {
+            throw new ParameterException(spec.commandLine(), "--fisher-examples must be at least 1, got " + fisherExamples);
         }
+        int fisherCount = Math.min(fisherExamples, train.size());
         Path tmp = createTemporaryOutput(target);
         try {
-            ClassifierEvaluation before = ClassifierEvaluation.of(original, test);
-            FisherSource fisher = FisherSources.monteCarlo(train.sample(fisherExamples, seed).features(), seed);
+            ModelScore before = ModelScore.of(original, test, contents.normalizer());
+            FisherSource fisher = FisherSources.monteCarlo(train.sample(fisherCount, seed).features(), seed);
             SpecInference.Options specOptions = specOptions();
-            stdout.printf(Locale.ROOT, "pruning %s (%,d parameters) with %s; Fisher: %s%n", model, original.numParams(),
-                    describe(method), method == PruningMethod.MAGNITUDE ? "none" : fisher.describe());
+            stdout.printf(Locale.ROOT, "pruning %s (%,d parameters) with %s; Fisher: %s on %,d training examples of %s%s%n", model,
+                    original.numParams(), describe(method), method == PruningMethod.MAGNITUDE ? "none" : fisher.describe(), fisherCount,
+                    train.source(), contents.normalizer() == null ? "" : " (normalized by the model's " + contents.normalizer().getClass().getSimpleName() + ")");
             stdout.flush();
             long started = System.nanoTime();
             MultiLayerNetwork pruned = original;
@@ -183,13 +186,12 @@ public final class PruneCommand implements Callable<Integer> {
             }
             double seconds = (System.nanoTime() - started) / 1e9;
             try {
-                ModelSerializer.writeModel(pruned, tmp.toFile(), false);
-                AtomicFiles.moveIntoPlace(tmp, target, force);
+                ModelZip.write(target, pruned, contents.normalizer(), force);
             } catch (IOException e) {
                 throw new SymcurvCli.CommandFailure("could not write the pruned model to " + out + ": " + SymcurvCli.describe(e), e);
             }
-            ClassifierEvaluation after = ClassifierEvaluation.of(pruned, test);
-            printTable(stdout, original, pruned, before, after, Files.size(input), Files.size(target), test.size());
+            ModelScore after = ModelScore.of(pruned, test, contents.normalizer());
+            printTable(stdout, original, pruned, before, after, Files.size(input), Files.size(target), test);
             stdout.printf(Locale.ROOT, "pruning took %.1f s; pruned model written to %s%n", seconds, out);
             stdout.flush();
             return 0;
@@ -296,18 +298,20 @@ public final class PruneCommand implements Callable<Integer> {
         }
     }
 
-    private static void printTable(PrintWriter stdout, MultiLayerNetwork before, MultiLayerNetwork after, ClassifierEvaluation b,
-                                   ClassifierEvaluation a, long sizeBefore, long sizeAfter, int testSize) {
+    private static void printTable(PrintWriter stdout, MultiLayerNetwork before, MultiLayerNetwork after, ModelScore b,
+                                   ModelScore a, long sizeBefore, long sizeAfter, LabelledData test) {
+        boolean classifier = test.task() == PredictionTask.CLASSIFICATION;
         String[][] rows = {
                 {"", "before", "after"},
-                {"test accuracy", String.format(Locale.ROOT, "%.4f", b.accuracy()), String.format(Locale.ROOT, "%.4f", a.accuracy())},
+                classifier ? new String[] {"test accuracy", String.format(Locale.ROOT, "%.4f", b.accuracy()), String.format(Locale.ROOT, "%.4f", a.accuracy())}
+                        : new String[] {"test RMSE", String.format(Locale.ROOT, "%.4g", b.rmse()), String.format(Locale.ROOT, "%.4g", a.rmse())},
                 {"test loss", String.format(Locale.ROOT, "%.4f", b.meanLoss()), String.format(Locale.ROOT, "%.4f", a.meanLoss())},
                 {"parameters", String.format(Locale.ROOT, "%,d", before.numParams()), String.format(Locale.ROOT, "%,d", after.numParams())},
                 {"nonzero parameters", String.format(Locale.ROOT, "%,d", nonzero(before)), String.format(Locale.ROOT, "%,d", nonzero(after))},
                 {"hidden units", units(before), units(after)},
                 {"file size (bytes)", String.format(Locale.ROOT, "%,d", sizeBefore), String.format(Locale.ROOT, "%,d", sizeAfter)},
         };
-        stdout.printf(Locale.ROOT, "on the %,d Fashion-MNIST test images:%n", testSize);
+        stdout.printf(Locale.ROOT, "on the %,d test examples of %s:%n", test.size(), test.source());
         int[] width = new int[3];
         for (String[] row : rows) {
             for (int c = 0; c < 3; c++) {

@@ -15,12 +15,17 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
+import org.symcurv.apps.common.DataOptions;
+import org.symcurv.apps.common.ModelScore;
 import org.symcurv.apps.common.ClassifierEvaluation;
 import org.symcurv.apps.common.HiddenActivation;
 import org.symcurv.apps.common.MlpArchitecture;
 import org.symcurv.core.data.AtomicFiles;
-import org.symcurv.core.data.FashionMnist;
-import org.symcurv.core.data.ImageDataSet;
+import org.nd4j.linalg.dataset.api.preprocessor.NormalizerStandardize;
+import org.symcurv.core.data.DataSources;
+import org.symcurv.core.data.LabelledData;
+import org.symcurv.core.data.PredictionTask;
+import org.symcurv.core.model.ModelZip;
 import org.symcurv.core.estimate.TaylorEstimator.InvariantPolicy;
 import org.symcurv.core.operator.Damping;
 import org.symcurv.core.symmetry.GroupType;
@@ -41,12 +46,14 @@ import org.symcurv.optimizer.train.TrainingConfig;
 import org.symcurv.optimizer.train.TrainingListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code symcurv train}: fits an MLP classifier to Fashion-MNIST on shuffled minibatches with one of the optimizer
+ * {@code symcurv train}: fits an MLP classifier or identity/MSE regressor to its training data ({@link DataOptions};
+ * Fashion-MNIST by default, CSV and {@code .npy} standardized by a stored DL4J normalizer) on shuffled minibatches with one of the optimizer
  * module's recipes ({@code symmetry}, {@code shampoo}, {@code muon}, {@code adam}, {@code adamw}, {@code sgd}; our own
  * loop, {@link Trainer}, not DL4J's updater), reports test accuracy and loss after every epoch, and writes the network
  * as a standard DL4J model zip ({@link ModelSerializer}, without updater state: the optimizer state lives in the
@@ -57,16 +64,26 @@ import picocli.CommandLine.Spec;
 @Command(name = "train",
         mixinStandardHelpOptions = true,
         sortOptions = false,
-        description = {"Train an MLP classifier on Fashion-MNIST and save it as a DL4J model zip.",
-                "Inputs are pixel/255 in [0, 1], flattened row-major to 784; labels 0-9."})
+        description = {"Train an MLP classifier (or, with --task regression, an identity/MSE regressor) and save it as a DL4J model zip.",
+                "Data: --train/--test sources (CSV, .npy, IDX) or Fashion-MNIST; images are pixel/255, CSV and .npy features are",
+                "standardized by a NormalizerStandardize stored in the zip."})
 public final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--data", paramLabel = "DIR",
-            description = "Directory with the four Fashion-MNIST IDX files (default: $SYMCURV_DATA, then "
-                    + "/usr/share/datasets/fashion-mnist from the Debian package dataset-fashion-mnist).")
-    Path dataDir;
+    @Mixin
+    DataOptions data;
+
+    @Option(names = "--task", paramLabel = "TASK", defaultValue = "classification",
+            description = "classification (softmax, cross-entropy; integer labels) or regression (identity output, MSE; real "
+                    + "targets, CSV or .npy) (default: ${DEFAULT-VALUE}).")
+    String taskName;
+
+    @Option(names = "--normalizer", paramLabel = "KIND", defaultValue = "auto",
+            description = "standardize (DL4J NormalizerStandardize fitted on the training data, targets too for regression, stored "
+                    + "in the model zip), none, or auto: standardize for CSV and .npy, none for images (pixel/255) "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String normalizerName;
 
     @Option(names = "--out", paramLabel = "FILE", defaultValue = "reports/model.zip",
             description = "Where to write the model zip (default: ${DEFAULT-VALUE}).")
@@ -211,44 +228,65 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new SymcurvCli.CommandFailure("cannot resume from " + resume + ": " + SymcurvCli.describe(e));
             }
         }
-        Path dir = FashionMnist.locate(dataDir);
+        PredictionTask task = parseTask();
+        LabelledData rawTrain = data.readTrain(task);
+        LabelledData rawTest = data.readTest(task);
+        if (rawTest.featureCount() != rawTrain.featureCount() || rawTest.outputCount() != rawTrain.outputCount()
+                && task == PredictionTask.REGRESSION) {
+            throw new SymcurvCli.CommandFailure(rawTest.source() + " has " + rawTest.featureCount() + " features and " + rawTest.outputCount()
+                    + " targets, but the training data " + rawTrain.source() + " has " + rawTrain.featureCount() + " and " + rawTrain.outputCount());
+        }
+        if (task == PredictionTask.CLASSIFICATION) {
+            int classes = Math.max(2, Math.max(rawTrain.numClasses(), rawTest.numClasses()));
+            rawTrain = rawTrain.withNumClasses(classes);
+            rawTest = rawTest.withNumClasses(classes);
+        }
+        NormalizerStandardize normalizer = switch (normalizerName.toLowerCase(Locale.ROOT)) {
+            case "standardize" -> DataSources.standardizer(rawTrain);
+            case "none" -> null;
+            case "auto" -> rawTrain.isImages() ? null : DataSources.standardizer(rawTrain);
+            default -> throw new ParameterException(spec.commandLine(), "--normalizer must be standardize, none or auto, got '" + normalizerName + "'");
+        };
+        LabelledData train = rawTrain.normalized(normalizer);
+        LabelledData test = rawTest.normalized(normalizer);
         Path tmp = createTemporaryOutput(target);
         try {
-            ImageDataSet train = FashionMnist.loadTrain(dir);
-            ImageDataSet test = FashionMnist.loadTest(dir);
-            MlpArchitecture architecture = new MlpArchitecture(train.featureCount(), hidden, activation, train.numClasses());
+            MlpArchitecture architecture = new MlpArchitecture(train.featureCount(), hidden, activation, train.outputCount(), task);
             MultiLayerNetwork network = architecture.newNetworkWithoutUpdater(seed);
             TrainingConfig config = new TrainingConfig(batchSize, (long) epochs * ((train.size() + batchSize - 1) / batchSize), seed, 0,
                     false, maxSkipped, checkpoint, checkpointEvery);
             settings = withTotalSteps(settings, config.totalIterations());
             Optimizer optimizer = settings.build(network);
-            stdout.printf(Locale.ROOT, "training %s MLP (%,d parameters) on %,d Fashion-MNIST images from %s%n",
-                    architecture.describe(), architecture.parameterCount(), train.size(), dir);
+            stdout.printf(Locale.ROOT, "training %s MLP %s (%,d parameters) on %,d examples of %s%s%n",
+                    architecture.describe(), task == PredictionTask.CLASSIFICATION ? "classifier" : "regressor", architecture.parameterCount(),
+                    train.size(), train.source(), normalizer == null ? "" : " (standardized: NormalizerStandardize"
+                            + (task == PredictionTask.REGRESSION ? " on features and targets" : " on features") + ", stored in the model)");
             stdout.printf(Locale.ROOT, "optimizer %s%n", optimizer.describe());
             optimizer.link(SymmetryPreconditioner.class).ifPresent(s -> stdout.printf(Locale.ROOT,
                     "symmetry groups: %s; largest block %d copies%n", s.decomposition().spec().groups(), s.largestActiveBlock()));
-            stdout.printf(Locale.ROOT, "batch %d, seed %d, %d epoch%s (%,d steps); testing on %,d images%n",
+            stdout.printf(Locale.ROOT, "batch %d, seed %d, %d epoch%s (%,d steps); testing on %,d examples%n",
                     batchSize, seed, epochs, epochs == 1 ? "" : "s", config.totalIterations(), test.size());
             stdout.flush();
 
+            final LabelledData testSet = test;
             Evaluator evaluator = net -> {
-                ClassifierEvaluation e = ClassifierEvaluation.of(net, test);
+                ModelScore e = ModelScore.of(net, testSet, normalizer);
                 Map<String, Double> metrics = new java.util.LinkedHashMap<>();
                 metrics.put("loss", e.meanLoss());
-                metrics.put("accuracy", e.accuracy());
-                metrics.put("correct", (double) e.correct());
+                metrics.put(e.task() == PredictionTask.CLASSIFICATION ? "accuracy" : "rmse",
+                        e.task() == PredictionTask.CLASSIFICATION ? e.accuracy() : e.rmse());
                 metrics.put("count", (double) e.count());
                 return metrics;
             };
-            ArrayTrainingData data = ArrayTrainingData.classification(train);
+            ArrayTrainingData examples = new ArrayTrainingData(train.features(), train.labels());
             Reporter reporter = new Reporter(stdout, config.batchesPerEpoch(train.size()), saved == null ? 0 : saved.trainSeconds());
             Trainer trainer;
             if (saved != null) {
-                trainer = Trainer.resume(saved, network, optimizer, data, evaluator, config, reporter);
+                trainer = Trainer.resume(saved, network, optimizer, examples, evaluator, config, reporter);
                 stdout.printf(Locale.ROOT, "resuming from %s after %,d of %,d steps%n", resume, saved.iteration(), config.totalIterations());
                 stdout.flush();
             } else {
-                trainer = Trainer.start(network, optimizer, data, evaluator, config, reporter);
+                trainer = Trainer.start(network, optimizer, examples, evaluator, config, reporter);
             }
             try {
                 trainer.run();
@@ -256,8 +294,7 @@ public final class TrainCommand implements Callable<Integer> {
                 reporter.closeBar();
             }
             try {
-                ModelSerializer.writeModel(network, tmp.toFile(), false);
-                AtomicFiles.moveIntoPlace(tmp, target, force);
+                ModelZip.write(target, network, normalizer, force);
             } catch (IOException e) {
                 throw new SymcurvCli.CommandFailure("could not write the model to " + out + ": " + SymcurvCli.describe(e), e);
             }
@@ -351,6 +388,14 @@ public final class TrainCommand implements Callable<Integer> {
         return s.withSchedule(schedule);
     }
 
+    private PredictionTask parseTask() {
+        return switch (taskName.toLowerCase(Locale.ROOT)) {
+            case "classification" -> PredictionTask.CLASSIFICATION;
+            case "regression" -> PredictionTask.REGRESSION;
+            default -> throw new ParameterException(spec.commandLine(), "--task must be classification or regression, got '" + taskName + "'");
+        };
+    }
+
     private void validateOptions() {
         if (epochs < 1) {
             throw new ParameterException(spec.commandLine(), "--epochs must be at least 1, got " + epochs);
@@ -440,9 +485,11 @@ public final class TrainCommand implements Callable<Integer> {
             closeBar();
             int epoch = (int) Math.ceil(e.epoch() - 1e-9);
             Map<String, Double> m = e.metrics();
-            stdout.printf(Locale.ROOT, "epoch %d/%d: train loss %.4f, test loss %.4f, test accuracy %.4f (%d/%d), %.1f s%n",
-                    epoch, epochs, lossCount == 0 ? Double.NaN : lossSum / lossCount, m.get("loss"), m.get("accuracy"),
-                    m.get("correct").longValue(), m.get("count").longValue(), e.trainSeconds() - epochStartSeconds);
+            String score = m.containsKey("accuracy") ? String.format(Locale.ROOT, "test accuracy %.4f", m.get("accuracy"))
+                    : String.format(Locale.ROOT, "test RMSE %.4g", m.get("rmse"));
+            stdout.printf(Locale.ROOT, "epoch %d/%d: train loss %.4f, test loss %.4f, %s (%d examples), %.1f s%n",
+                    epoch, epochs, lossCount == 0 ? Double.NaN : lossSum / lossCount, m.get("loss"), score,
+                    m.get("count").longValue(), e.trainSeconds() - epochStartSeconds);
             stdout.flush();
             lossSum = 0;
             lossCount = 0;

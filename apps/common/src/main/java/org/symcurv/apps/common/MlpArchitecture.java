@@ -1,6 +1,7 @@
 package org.symcurv.apps.common;
 
 import java.util.List;
+import org.symcurv.core.data.PredictionTask;
 import java.util.stream.Collectors;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -24,15 +25,26 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * @param inputs     input width, e.g. 784
  * @param hidden     the hidden widths, in order, each ≥ 1 (may be empty: multinomial logistic regression)
  * @param activation the hidden nonlinearity {@code σ}
- * @param classes    number of classes, ≥ 2
+ * @param classes    number of classes, ≥ 2; for a regressor, the number of real outputs {@code t ≥ 1}
+ * @param task       {@link PredictionTask#CLASSIFICATION} (softmax, {@code MCXENT}) or {@link PredictionTask#REGRESSION}
+ *                   (identity output {@code ŷ = W_{L+1} h_L + b_{L+1}}, DL4J's {@code MSE} {@code (1/t)‖ŷ − y‖²})
  */
-public record MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation activation, int classes) {
+public record MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation activation, int classes, PredictionTask task) {
+    /** A classifier. */
+    public MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation activation, int classes) {
+        this(inputs, hidden, activation, classes, PredictionTask.CLASSIFICATION);
+    }
+
     public MlpArchitecture {
         hidden = List.copyOf(hidden);
+        java.util.Objects.requireNonNull(task, "task");
         if (inputs < 1) {
             throw new IllegalArgumentException("an MLP needs at least one input, got " + inputs);
         }
-        if (classes < 2) {
+        if (task == PredictionTask.REGRESSION && classes < 1) {
+            throw new IllegalArgumentException("a regressor needs at least 1 output, got " + classes);
+        }
+        if (task == PredictionTask.CLASSIFICATION && classes < 2) {
             throw new IllegalArgumentException("a classifier needs at least 2 classes, got " + classes);
         }
         for (int width : hidden) {
@@ -63,8 +75,9 @@ public record MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation
             layers.layer(index++, new DenseLayer.Builder().nIn(nIn).nOut(width).activation(activation.activation()).build());
             nIn = width;
         }
-        layers.layer(index, new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
-                .nIn(nIn).nOut(classes).activation(Activation.SOFTMAX).weightInit(org.deeplearning4j.nn.weights.WeightInit.XAVIER)
+        boolean classifier = task == PredictionTask.CLASSIFICATION;
+        layers.layer(index, new OutputLayer.Builder(classifier ? LossFunctions.LossFunction.MCXENT : LossFunctions.LossFunction.MSE)
+                .nIn(nIn).nOut(classes).activation(classifier ? Activation.SOFTMAX : Activation.IDENTITY).weightInit(org.deeplearning4j.nn.weights.WeightInit.XAVIER)
                 .build());
         return layers.build();
     }
