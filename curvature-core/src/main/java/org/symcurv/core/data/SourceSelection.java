@@ -74,7 +74,7 @@ public record SourceSelection(String train, String test, String validation, Path
         if (task == PredictionTask.REGRESSION) {
             throw new IllegalArgumentException("regression needs its data named: give --train and --test (CSV or .npy sources)");
         }
-        Path dir = idxDirectory != null ? idxDirectory : FashionMnist.locate(null);
+        Path dir = FashionMnist.locate(idxDirectory);
         return IdxSource.directory(dir, split);
     }
 }

@@ -240,8 +240,9 @@ class DataSourcesTest {
     @Test
     void selectionFallsBackToTheIdxDirectoryOnlyWhenNothingIsNamed() throws IOException {
         SourceSelection none = new SourceSelection(null, null, null, dir, null);
-        NoSuchFileException missing = assertThrows(NoSuchFileException.class, () -> none.trainSource(PredictionTask.CLASSIFICATION));
-        assertTrue(missing.getMessage().contains("train-images-idx3-ubyte.gz"), missing.getMessage());
+        DataNotFoundException missing = assertThrows(DataNotFoundException.class, () -> none.trainSource(PredictionTask.CLASSIFICATION));
+        assertTrue(missing.getMessage().contains("train-images-idx3-ubyte.gz") && missing.getMessage().contains(dir + " (given explicitly)"),
+                missing.getMessage());
         SourceSelection onlyTrain = new SourceSelection("a.csv", null, null, null, null);
         assertInstanceOf(CsvSource.class, onlyTrain.trainSource(PredictionTask.REGRESSION));
         String m = assertThrows(IllegalArgumentException.class, () -> onlyTrain.testSource(PredictionTask.REGRESSION)).getMessage();
