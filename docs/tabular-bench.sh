@@ -6,13 +6,13 @@
 # test files; then symcurv trains an MLP (CSV features standardized by a NormalizerStandardize stored in the model zip,
 # regression targets too), prunes it to 50/80/90% sparsity with OBS on the symmetry-averaged Fisher, OBS on the diagonal
 # Fisher and magnitude, and fits a Laplace posterior over all weights with the symmetry-averaged and the diagonal Fisher.
-# Usage: docs/tabular-bench.sh [OUT_DIR]   (default reports/tabular); prints every command's output.
+# Usage: docs/tabular-bench.sh [OUT_DIR]   (default reports/tabular; SETS="diabetes" for one set); prints every command's output.
 set -euo pipefail
 # one OpenMP thread: these networks are tiny, and on a shared 2-core machine more threads only contend (10x slower measured)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 out=${1:-reports/tabular}
 data=/usr/lib/python3/dist-packages/sklearn/datasets/data
-symcurv=${SYMCURV:-"$(dirname "$0")/../bin/symcurv"}
+symcurv=${SYMCURV:-"$(dirname "$(readlink -f "$0")")/../bin/symcurv"}
 mkdir -p "$out"
 if [ ! -f "$data/breast_cancer.csv" ]; then
   echo "needs the Debian package python3-sklearn (apt-get install -y python3-sklearn)" >&2
@@ -27,7 +27,7 @@ tail -n +343 "$out/db-all.csv" > "$out/diabetes-test.csv"
 
 run() { echo "\$ symcurv $*"; "$symcurv" "$@"; echo; }
 
-for set in breast-cancer diabetes; do
+for set in ${SETS:-breast-cancer diabetes}; do
   src=(--train "$out/$set-train.csv" --test "$out/$set-test.csv")
   task=()
   if [ "$set" = diabetes ]; then src+=(--csv-delimiter ' '); task=(--task regression); fi

@@ -24,7 +24,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.symcurv.apps.common.DataOptions;
 import org.symcurv.apps.common.EvaluationReports;
-import org.symcurv.apps.common.ModelFiles;
 import org.symcurv.apps.common.ReportFiles;
 import org.symcurv.core.data.AtomicFiles;
 import org.symcurv.core.data.LabelledData;
@@ -35,7 +34,6 @@ import org.symcurv.core.data.IdxFormat;
 import org.symcurv.core.data.IdxImages;
 import org.symcurv.core.data.ImageDataSet;
 import org.symcurv.core.model.ParameterLayout;
-import org.symcurv.core.model.PerExampleFactors;
 import org.symcurv.uncertainty.ClassificationMetrics;
 import org.symcurv.uncertainty.LaplacePosterior;
 import org.symcurv.uncertainty.LaplacePredictive;
@@ -128,13 +126,13 @@ public final class EvaluateCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--test-from", paramLabel = "I", defaultValue = "0",
-            description = "Evaluate on test images I … I+COUNT−1 (e.g. 2000 after 'symcurv laplace --prior grid --validation 2000') (default: ${DEFAULT-VALUE}).")
+            description = "Evaluate on test examples I … I+COUNT−1 (e.g. 2000 after 'symcurv laplace --prior grid --validation 2000') (default: ${DEFAULT-VALUE}).")
     int testFrom;
 
-    @Option(names = "--test-count", paramLabel = "COUNT", description = "Number of test images (default: all from --test-from on).")
+    @Option(names = "--test-count", paramLabel = "COUNT", description = "Number of test examples (default: all from --test-from on).")
     Integer testCount;
 
-    @Option(names = "--ood", paramLabel = "FILE", description = "An IDX3 image file (28×28, .gz or not) of out-of-distribution images; repeatable.")
+    @Option(names = "--ood", paramLabel = "FILE", description = "An IDX3 image file (of the model's image size, .gz or not) of out-of-distribution images; repeatable.")
     List<Path> oodFiles = new ArrayList<>();
 
     @Option(names = "--shift", paramLabel = "NAME", split = ",", converter = ShiftConverter.class,
@@ -314,21 +312,6 @@ public final class EvaluateCommand implements Callable<Integer> {
             return PosteriorFile.read(file);
         } catch (IOException | IllegalArgumentException e) {
             throw new SymcurvCli.CommandFailure("cannot read the posterior " + file + ": " + SymcurvCli.describe(e), e);
-        }
-    }
-
-    /** @throws SymcurvCli.CommandFailure unless the model maps the data's pixels to its classes */
-    public static void requireFashionMnistShape(MultiLayerNetwork network, ImageDataSet data, Path model) {
-        PerExampleFactors factors;
-        try {
-            factors = PerExampleFactors.of(network);
-        } catch (IllegalArgumentException e) {
-            throw new SymcurvCli.CommandFailure(model + ": " + e.getMessage(), e);
-        }
-        if (factors.inputCount() != data.featureCount() || factors.outputCount() != data.numClasses()) {
-            throw new SymcurvCli.CommandFailure(model + " maps " + factors.inputCount() + " inputs to " + factors.outputCount()
-                    + " outputs, but Fashion-MNIST has " + data.featureCount() + " pixels and " + data.numClasses()
-                    + " classes; use a model trained on Fashion-MNIST (symcurv train)");
         }
     }
 

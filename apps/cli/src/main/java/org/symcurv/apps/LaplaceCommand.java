@@ -14,7 +14,6 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.symcurv.apps.common.DataOptions;
-import org.symcurv.apps.common.ModelFiles;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.symcurv.core.data.LabelledData;
@@ -128,14 +127,14 @@ public final class LaplaceCommand implements Callable<Integer> {
 
     @Option(names = "--prior", paramLabel = "METHOD", defaultValue = "marglik", converter = PriorMethod.Converter.class,
             description = "marglik: scalar λ maximising the Laplace log evidence; marglik-layer: one λ per layer, likewise; grid: the λ of "
-                    + "--grid with the lowest NLL on --validation test images; fixed: --prior-precision (default: ${DEFAULT-VALUE}).")
+                    + "--grid with the lowest NLL on --validation test examples; fixed: --prior-precision (default: ${DEFAULT-VALUE}).")
     PriorMethod priorMethod;
 
     @Option(names = "--prior-precision", paramLabel = "LAMBDA", description = "λ for --prior fixed.")
     Double priorPrecision;
 
     @Option(names = "--validation", paramLabel = "N", defaultValue = "2000",
-            description = "--prior grid: validate on test images 0 … N−1 (then evaluate on the others: 'symcurv evaluate --test-from N') (default: ${DEFAULT-VALUE}).")
+            description = "--prior grid: validate on test examples 0 … N−1 (then evaluate on the others: 'symcurv evaluate --test-from N') (default: ${DEFAULT-VALUE}).")
     int validation;
 
     @Option(names = "--grid", paramLabel = "FROM:TO:PER_DECADE", defaultValue = "-3:7:2",

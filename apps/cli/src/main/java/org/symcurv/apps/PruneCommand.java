@@ -120,7 +120,7 @@ public final class PruneCommand implements Callable<Integer> {
     boolean unitScaled;
 
     @Option(names = "--fisher-examples", paramLabel = "N", defaultValue = "2000",
-            description = "Training images the Fisher is estimated on (default: ${DEFAULT-VALUE}).")
+            description = "Training examples the Fisher is estimated on (at most all of them) (default: ${DEFAULT-VALUE}).")
     int fisherExamples;
 
     @Option(names = "--group", paramLabel = "TYPE",

@@ -124,7 +124,7 @@ class UncertaintyCommandsTest {
         IdxFormat.writeImages(images, idx);
         CliRun evaluation = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--test-count", "100", "--ood", idx.toString());
         assertEquals(0, evaluation.exitCode(), evaluation.err());
-        assertTrue(evaluation.out().contains("OOD sets (entropy, 2,000 images each): other"), evaluation.out());
+        assertTrue(evaluation.out().contains("OOD sets (entropy, 2,000 examples each): other"), evaluation.out());
         assertTrue(!evaluation.out().contains("rotate90"), "--ood alone replaces the built-in shifts:\n" + evaluation.out());
     }
 
