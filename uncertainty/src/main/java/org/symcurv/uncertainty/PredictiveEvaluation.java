@@ -49,6 +49,23 @@ public final class PredictiveEvaluation {
     public static List<Row> evaluate(String label, LaplacePredictive predictive, List<PredictiveKind> kinds, ImageDataSet test,
                                      Map<String, ImageDataSet> ood, OodScore score, int samples, long seed) {
         List<Row> rows = new ArrayList<>();
+        for (List<Row> perScore : evaluate(label, predictive, kinds, test, ood, List.of(score), samples, seed).values()) {
+            rows.addAll(perScore);
+        }
+        return rows;
+    }
+
+    /**
+     * Evaluates {@code kinds} of {@code predictive} once and scores the OOD sets with each of {@code scores} (the
+     * predictions, and the linearisation the GLM links share, are computed once for all of them).
+     *
+     * @return per score (in the order given), the rows in the order of {@code kinds}
+     * @throws IllegalArgumentException if a posterior predictive is asked of a predictive without posterior
+     */
+    public static Map<OodScore, List<Row>> evaluate(String label, LaplacePredictive predictive, List<PredictiveKind> kinds, ImageDataSet test,
+                                                    Map<String, ImageDataSet> ood, List<OodScore> scores, int samples, long seed) {
+        Map<OodScore, List<Row>> rows = new LinkedHashMap<>();
+        scores.forEach(s -> rows.put(s, new ArrayList<>()));
         Map<String, LinearizedOutputs> linearized = null;
         double linearizeSeconds = 0;
         for (PredictiveKind kind : kinds) {
@@ -85,20 +102,31 @@ public final class PredictiveEvaluation {
                 }
             }
             double seconds = (System.nanoTime() - started) / 1e9 + (kind.link() != null ? linearizeSeconds : 0);
-            rows.add(row(label, kind, probabilities, test.labels(), score, seconds));
+            for (OodScore score : scores) {
+                rows.get(score).add(row(label, kind, probabilities, kind.link() != null ? linearized : null, test.labels(), score, seconds));
+            }
         }
         return rows;
     }
 
     /** A row from precomputed probabilities: {@code ""} → the in-distribution set, other keys → OOD sets. */
     public static Row row(String label, PredictiveKind kind, Map<String, double[][]> probabilities, int[] labels, OodScore score, double seconds) {
+        return row(label, kind, probabilities, null, labels, score, seconds);
+    }
+
+    /**
+     * A row from precomputed probabilities and, for a GLM predictive, the linearised outputs of the same sets (keyed
+     * alike; {@code null} otherwise), which {@link OodScore#VARIANCE} scores.
+     */
+    public static Row row(String label, PredictiveKind kind, Map<String, double[][]> probabilities, Map<String, LinearizedOutputs> linearized,
+                          int[] labels, OodScore score, double seconds) {
         double[][] in = probabilities.get("");
         ClassificationMetrics metrics = ClassificationMetrics.of(in, labels);
-        double[] inScores = score.scores(in);
+        double[] inScores = score.scores(in, linearized == null ? null : linearized.get(""));
         Map<String, Double> auroc = new LinkedHashMap<>();
         for (Map.Entry<String, double[][]> e : probabilities.entrySet()) {
             if (!e.getKey().isEmpty()) {
-                auroc.put(e.getKey(), Auroc.of(inScores, score.scores(e.getValue())));
+                auroc.put(e.getKey(), Auroc.of(inScores, score.scores(e.getValue(), linearized == null ? null : linearized.get(e.getKey()))));
             }
         }
         return new Row(label.isEmpty() ? kind.cliName() : label + " / " + kind.cliName(), kind, metrics, auroc, seconds);

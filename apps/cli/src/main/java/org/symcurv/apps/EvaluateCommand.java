@@ -144,8 +144,9 @@ public final class EvaluateCommand implements Callable<Integer> {
             description = "Images per OOD set (a seeded subset; default: ${DEFAULT-VALUE}).")
     int oodCount;
 
-    @Option(names = "--ood-score", paramLabel = "NAME", defaultValue = "entropy", converter = ScoreConverter.class,
-            description = "OOD score: entropy (predictive entropy) or max-prob (1 − max probability) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--ood-score", paramLabel = "NAME", defaultValue = "variance", converter = ScoreConverter.class,
+            description = "OOD score: variance (tr J Σ Jᵀ, the total variance of the linearised logits, for the glm predictives; entropy "
+                    + "for map and nn-mc, which have none), entropy (predictive entropy) or max-prob (1 − max probability) (default: ${DEFAULT-VALUE}).")
     OodScore oodScore;
 
     @Option(names = "--reliability", paramLabel = "FILE.png", description = "Write a reliability diagram (accuracy against confidence per bin).")
@@ -194,7 +195,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--predictive " + chosen + " needs --posterior (without one only 'map' exists)");
         }
         stdout.printf(Locale.ROOT, "evaluating %s on test examples %d … %d of %s; OOD sets (%s, %,d examples each): %s%n", model, testFrom,
-                testFrom + count - 1, selected.source(), oodScore.cliName(), oodCount, ood.isEmpty() ? "none" : String.join(", ", ood.keySet()));
+                testFrom + count - 1, selected.source(), oodScore.effective(posterior != null).cliName(), oodCount, ood.isEmpty() ? "none" : String.join(", ", ood.keySet()));
         stdout.flush();
 
         List<PredictiveEvaluation.Row> rows = new ArrayList<>();
@@ -205,7 +206,8 @@ public final class EvaluateCommand implements Callable<Integer> {
         }
         stdout.println();
         stdout.print(PredictiveEvaluation.table(rows));
-        stdout.printf(Locale.ROOT, "(AUROC columns: %s; ECE over %d confidence bins)%n", oodScore.cliName(), ClassificationMetrics.ECE_BINS);
+        stdout.printf(Locale.ROOT, "(AUROC columns: %s; ECE over %d confidence bins)%n", oodScore == OodScore.VARIANCE
+                ? "variance of the linearised logits for glm rows, entropy for map and nn-mc rows" : oodScore.cliName(), ClassificationMetrics.ECE_BINS);
         if (pngTarget != null) {
             EvaluationReports.writeReliabilityDiagram(rows, pngTarget, force, "Reliability, test examples " + testFrom + "–" + (testFrom + count - 1));
             stdout.printf(Locale.ROOT, "reliability diagram written to %s%n", reliability);

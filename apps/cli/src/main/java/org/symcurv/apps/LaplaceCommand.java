@@ -113,7 +113,14 @@ public final class LaplaceCommand implements Callable<Integer> {
     @Mixin
     DataOptions data;
 
-    @Option(names = "--last-layer", description = "Posterior over the output layer's weight and bias only (the rest stay at θ*).")
+    @Option(names = "--last-layer", description = "Posterior over the output layer's weight and bias only, the rest staying at θ* (the default).")
+    boolean lastLayerGiven;
+
+    @Option(names = "--all-weights", description = "Posterior over every weight and bias instead of the last layer (measured wider than the data "
+            + "support on models trained for a few epochs: docs/BENCHMARKS.md).")
+    boolean allWeights;
+
+    /** Whether the posterior covers the last layer only: the default, chosen by measurement (docs/BENCHMARKS.md, bench defaults). */
     boolean lastLayer;
 
     @Option(names = "--structure", paramLabel = "NAME", defaultValue = "symmetry", converter = StructureConverter.class,
@@ -166,6 +173,10 @@ public final class LaplaceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (allWeights && lastLayerGiven) {
+            throw new ParameterException(spec.commandLine(), "--all-weights and --last-layer exclude each other; give one (the default is the last layer)");
+        }
+        lastLayer = !allWeights;
         validateOptions();
         long started = System.nanoTime();
         PrintWriter stdout = spec.commandLine().getOut();

@@ -106,7 +106,7 @@ class UncertaintyCommandsTest {
 
         Path layers = dir.resolve("diag-layers.scv");
         CliRun perLayer = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", layers.toString(),
-                "--structure", "diagonal", "--prior", "marglik-layer", "--examples", "200", "--no-progress");
+                "--structure", "diagonal", "--all-weights", "--prior", "marglik-layer", "--examples", "200", "--no-progress");
         assertEquals(0, perLayer.exitCode(), perLayer.err());
         PosteriorFile.Contents contents = PosteriorFile.read(layers);
         assertEquals(6370, contents.fisher().spec().parameterCount());
@@ -115,6 +115,41 @@ class UncertaintyCommandsTest {
                 "--test-count", "200", "--predictive", "map,glm-probit", "--shift", "noise", "--ood-count", "50");
         assertEquals(0, evaluation.exitCode(), evaluation.err());
         assertTrue(evaluation.out().contains("glm-probit") && evaluation.out().contains("noise"), evaluation.out());
+    }
+
+    @Test
+    void theDefaultsAreTheLastLayerAndTheVarianceScore() throws Exception {
+        Path posterior = dir.resolve("default.scv");
+        CliRun fit = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", posterior.toString(), "--examples", "200",
+                "--no-progress");
+        assertEquals(0, fit.exitCode(), fit.err());
+        assertTrue(fit.out().contains("posterior over the last layer (90 parameters)"), fit.out());
+        assertEquals("last-layer", PosteriorFile.read(posterior).metadata().get(PosteriorFile.SUBSET));
+        CliRun both = symcurv("laplace", "--model", model.toString(), "--data", data.toString(), "--out", dir.resolve("both.scv").toString(),
+                "--last-layer", "--all-weights");
+        assertEquals(2, both.exitCode(), both.err());
+        assertTrue(both.err().contains("exclude each other"), both.err());
+
+        String[] common = {"evaluate", "--model", model.toString(), "--posterior", posterior.toString(), "--data", data.toString(), "--test-count", "200",
+                "--predictive", "map,glm-probit", "--shift", "invert,noise", "--ood-count", "60"};
+        CliRun byDefault = symcurv(common);
+        CliRun variance = symcurv(java.util.stream.Stream.concat(java.util.Arrays.stream(common), java.util.stream.Stream.of("--ood-score", "variance"))
+                .toArray(String[]::new));
+        CliRun entropy = symcurv(java.util.stream.Stream.concat(java.util.Arrays.stream(common), java.util.stream.Stream.of("--ood-score", "entropy"))
+                .toArray(String[]::new));
+        for (CliRun r : new CliRun[] {byDefault, variance, entropy}) {
+            assertEquals(0, r.exitCode(), r.err());
+        }
+        assertTrue(byDefault.out().contains("variance of the linearised logits for glm rows, entropy for map and nn-mc rows"), byDefault.out());
+        assertEquals(table(variance.out(), "glm-probit"), table(byDefault.out(), "glm-probit"), "the default is the variance score");
+        assertEquals(table(entropy.out(), "map "), table(byDefault.out(), "map "), "the MAP, without a covariance, is scored by entropy");
+        assertTrue(!table(entropy.out(), "glm-probit").equals(table(byDefault.out(), "glm-probit")), byDefault.out() + entropy.out());
+    }
+
+    /** The table line that contains {@code marker}, without its time column. */
+    private static String table(String out, String marker) {
+        String line = out.lines().filter(l -> l.contains(marker) && l.matches(".*\\d\\.\\d{4}.*")).findFirst().orElseThrow(() -> new AssertionError(out));
+        return line.replaceAll("\\s+[0-9.]+$", "");
     }
 
     @Test

@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
                 OptimizerBenchmark.class,
                 UncertaintyBenchCommand.class,
                 PruningBenchCommand.class,
+                DefaultsBenchCommand.class,
                 ContinualBenchCommand.class,
                 StreamBenchCommand.class,
         })
