@@ -7,7 +7,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.symcurv.core.model.FisherEstimation;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.optimizer.OptimizerSettings;
 import org.symcurv.optimizer.train.ArrayTrainingData;
 import org.symcurv.optimizer.train.Evaluator;
@@ -126,7 +126,7 @@ public record ContinualExperiment(int epochsPerTask, int batchSize, int fisherEx
             listener.taskEvaluated(task, row, seconds);
             if (task.index() < t - 1 || consolidateLast) {
                 int n = Math.min(fisherExamples, task.train().size());
-                FisherEstimation.ProgressListener progress = listener::fisherProgress;
+                FisherSource.Progress progress = listener::fisherProgress;
                 ContinualLearner.Consolidation c = learner.consolidate(task.train().subset(0, n).features(), seed + 104729L * (task.index() + 1), progress);
                 consolidations.add(c);
                 listener.consolidated(task, c);

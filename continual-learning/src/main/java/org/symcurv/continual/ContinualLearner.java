@@ -19,7 +19,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.symcurv.core.data.AtomicFiles;
 import org.symcurv.core.data.ImageDataSet;
-import org.symcurv.core.model.FisherEstimation;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.model.Gradients;
 import org.symcurv.core.model.ParameterLayout;
 import org.symcurv.core.operator.Curvature;
@@ -245,9 +245,9 @@ public final class ContinualLearner {
         return result;
     }
 
-    /** {@link #consolidate(INDArray, long, FisherEstimation.ProgressListener)} on a task's images, without progress. */
+    /** {@link #consolidate(INDArray, long, FisherSource.Progress)} on a task's images, without progress. */
     public Consolidation consolidate(ImageDataSet taskImages, long seed) {
-        return consolidate(taskImages.features(), seed, FisherEstimation.ProgressListener.NONE);
+        return consolidate(taskImages.features(), seed, FisherSource.Progress.NONE);
     }
 
     /**
@@ -257,7 +257,7 @@ public final class ContinualLearner {
      *
      * @param taskFeatures {@code [N, nIn]} images of the finished task, {@code N ≥ 1}; not modified
      */
-    public Consolidation consolidate(INDArray taskFeatures, long seed, FisherEstimation.ProgressListener listener) {
+    public Consolidation consolidate(INDArray taskFeatures, long seed, FisherSource.Progress listener) {
         long started = System.nanoTime();
         Curvature fisher = null;
         if (settings.method().usesFisher()) {

@@ -3,8 +3,7 @@ package org.symcurv.continual;
 import java.util.List;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.symcurv.core.model.DiagonalFisher;
-import org.symcurv.core.model.FisherEstimation;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.model.ParameterLayout;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.operator.Curvature;
@@ -44,14 +43,9 @@ public final class TaskFisher {
      * @throws IllegalArgumentException for fine-tuning, or when the network or features do not fit
      */
     public static Curvature estimate(MultiLayerNetwork network, ContinualMethod method, INDArray features, long seed, int batchSize,
-                                     FisherEstimation.ProgressListener listener) {
+                                     FisherSource.Progress listener) {
         SymmetrySpec spec = spec(network, method);
-        if (method == ContinualMethod.EWC_DIAGONAL) {
-            Curvature f = DiagonalFisher.estimate(network, spec, features, seed, batchSize);
-            listener.progress(features.size(0), features.size(0));
-            return f;
-        }
-        return FisherEstimation.monteCarlo(seed).withBatchSize(batchSize).withAccumulatorType(org.nd4j.linalg.api.buffer.DataType.DOUBLE)
-                .estimate(network, spec, features, null, listener);
+        FisherSource source = FisherSource.monteCarlo(features, seed).withBatchSize(batchSize);
+        return method == ContinualMethod.EWC_DIAGONAL ? source.diagonal(network, spec, listener) : source.symmetric(network, spec, listener);
     }
 }

@@ -3,6 +3,8 @@ package org.symcurv.pruning;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.symcurv.core.model.SpecInference;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.symcurv.core.model.FisherSource;
+import org.symcurv.core.operator.ScaledCurvature;
 
 /** The Fisher a method needs, estimated at the network's current weights with progress reported as a stage. */
 final class Fishers {

@@ -17,6 +17,9 @@ import org.symcurv.core.operator.SymmetricEigen;
 import org.symcurv.core.symmetry.AxisLabel;
 import org.symcurv.core.symmetry.GroupType;
 import org.symcurv.core.symmetry.SymmetrySpec;
+import org.symcurv.core.model.FisherSource;
+import org.symcurv.core.operator.ScaledCurvature;
+import org.symcurv.core.operator.DiagonalCurvature;
 
 /**
  * Structured pruning: whole hidden units are removed and the result is a genuinely smaller DL4J network. Unit

@@ -7,6 +7,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.operator.Damping;
+import org.symcurv.core.operator.DiagonalCurvature;
 
 /**
  * The damped Fisher {@code F̃ = F + c·I} whose inverse OBS uses, with {@code c = λ · reference}:

@@ -11,6 +11,8 @@ import org.symcurv.core.model.ParameterLeaf;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.SymmetrySpec;
+import org.symcurv.core.model.FisherSource;
+import org.symcurv.core.operator.ScaledCurvature;
 
 /**
  * Unstructured pruning of a dense DL4J network to a target sparsity {@code s} of its weight matrices, in {@code k}
@@ -105,7 +107,7 @@ public final class UnstructuredPruner {
 
     /**
      * Whether OBD and OBS on the symmetry Fisher use its unit-scaled form {@code S F' S} ({@link ScaledCurvature};
-     * needs a source that offers it, such as {@link FactoredFisher}).
+     * the factored route of {@link FisherSource}).
      */
     public UnstructuredPruner withUnitScaledFisher(boolean scaled) {
         return new UnstructuredPruner(method, sparsity, rounds, scope, damping, specOptions, compensation, solverIterations, scaled);

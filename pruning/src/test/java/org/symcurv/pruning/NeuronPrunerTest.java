@@ -22,6 +22,7 @@ import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.GroupType;
 import org.symcurv.core.testing.DenseMatrices;
 import org.symcurv.core.testing.TinyNetworks;
+import org.symcurv.core.model.FisherSource;
 
 /** Structured (neuron) pruning against a dense per-unit oracle, and the smaller network against the masked big one. */
 class NeuronPrunerTest {
@@ -57,7 +58,7 @@ class NeuronPrunerTest {
     void blockObsCostsAndUpdateMatchAPerUnitDenseOracle() {
         for (Activation activation : new Activation[] {Activation.TANH, Activation.RELU}) {
             MultiLayerNetwork net = TinyNetworks.mlp(21).inputs(5).dense(5, activation).dense(4, activation).softmaxCrossEntropy(3);
-            FisherSource fisher = PerExampleFisher.empirical(PruningTestNetworks.data(4, 40));
+            FisherSource fisher = FisherSource.empirical(PruningTestNetworks.data(4, 40)).withRoute(FisherSource.Route.PER_EXAMPLE);
             Curvature f = fisher.symmetric(net, SpecInference.infer(net), FisherSource.Progress.NONE);
             DenseObs dense = new DenseObs(f, LAMBDA * f.trace() / f.spec().parameterCount());
             ParameterLayout layout = ParameterLayout.of(net);
@@ -105,7 +106,7 @@ class NeuronPrunerTest {
     @Test
     void theBlockUpdateOfOneUnitZeroesExactlyItsBlock() {
         MultiLayerNetwork net = PruningTestNetworks.tanh(5);
-        Curvature f = PerExampleFisher.empirical(PruningTestNetworks.data(4, 40)).symmetric(net, SpecInference.infer(net), FisherSource.Progress.NONE);
+        Curvature f = FisherSource.empirical(PruningTestNetworks.data(4, 40)).withRoute(FisherSource.Route.PER_EXAMPLE).symmetric(net, SpecInference.infer(net), FisherSource.Progress.NONE);
         DenseObs dense = new DenseObs(f, LAMBDA * f.trace() / f.spec().parameterCount());
         double[] w = params(net);
         DenseUnit unit = denseUnit(dense, w, NetworkSurgery.unitBlock(ParameterLayout.of(net), 0, 2));
@@ -127,7 +128,7 @@ class NeuronPrunerTest {
         DataSet data = TinyNetworks.classificationData(2, 25, 6, 3);
         for (PruningMethod method : List.of(PruningMethod.MAGNITUDE, PruningMethod.OBD)) {
             NeuronPruner.Result result = NeuronPruner.of(method, 0.5).withRounds(2)
-                    .prune(net, PerExampleFisher.empirical(data), PruningListener.NONE);
+                    .prune(net, FisherSource.empirical(data).withRoute(FisherSource.Route.PER_EXAMPLE), PruningListener.NONE);
             assertEquals(4, result.keptUnits().get(0).length);
             assertEquals(3, result.keptUnits().get(1).length);
             Map<Integer, int[]> removed = new LinkedHashMap<>();
@@ -157,7 +158,7 @@ class NeuronPrunerTest {
     void obsOnTheDiagonalFisherRemovesUnitsWithoutMovingTheRest() {
         MultiLayerNetwork net = PruningTestNetworks.tanh(5);
         NeuronPruner.Result result = NeuronPruner.of(PruningMethod.OBS_DIAGONAL, 0.5)
-                .prune(net, PerExampleFisher.empirical(PruningTestNetworks.data(4, 30)), PruningListener.NONE);
+                .prune(net, FisherSource.empirical(PruningTestNetworks.data(4, 30)).withRoute(FisherSource.Route.PER_EXAMPLE), PruningListener.NONE);
         MultiLayerNetwork plain = NetworkSurgery.keepUnits(net, ParameterLayout.of(net).read(net), result.keptUnits());
         assertArrayEquals(params(plain), params(result.network()), 1e-15);
     }
@@ -168,7 +169,7 @@ class NeuronPrunerTest {
         NeuronPruner pruner = NeuronPruner.of(PruningMethod.OBS_SYMMETRY, 0.5)
                 .withSpecOptions(SpecInference.Options.defaults().withGroupType(GroupType.SIGN));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> pruner.prune(net, PerExampleFisher.empirical(PruningTestNetworks.data(4, 30)), PruningListener.NONE));
+                () -> pruner.prune(net, FisherSource.empirical(PruningTestNetworks.data(4, 30)).withRoute(FisherSource.Route.PER_EXAMPLE), PruningListener.NONE));
         assertTrue(e.getMessage().contains("SIGN"), e.getMessage());
     }
 }

@@ -16,6 +16,7 @@ import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.KindDecomposition;
 import org.symcurv.core.testing.DenseMatrices;
 import org.symcurv.core.testing.SeededRandom;
+import org.symcurv.core.model.FisherSource;
 
 /** OBD/OBS saliencies and updates on the symmetry-averaged Fisher of a tiny network against a dense float64 oracle. */
 class ObsFormulasTest {
@@ -33,7 +34,7 @@ class ObsFormulasTest {
     @BeforeAll
     static void estimate() {
         net = PruningTestNetworks.tanh(3);
-        fisher = PerExampleFisher.empirical(PruningTestNetworks.data(5, 40)).symmetric(net, SpecInference.infer(net), FisherSource.Progress.NONE);
+        fisher = FisherSource.empirical(PruningTestNetworks.data(5, 40)).withRoute(FisherSource.Route.PER_EXAMPLE).symmetric(net, SpecInference.infer(net), FisherSource.Progress.NONE);
         damping = ObsDamping.meanDiagonal(LAMBDA);
         inverse = damping.inverse(fisher);
         dense = new DenseObs(fisher, LAMBDA * fisher.trace() / fisher.spec().parameterCount());

@@ -19,6 +19,7 @@ import org.symcurv.core.model.ParameterLeaf;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.testing.DenseMatrices;
+import org.symcurv.core.model.FisherSource;
 
 /** Unstructured pruning end to end on a tiny float64 network, against the dense oracle. */
 class UnstructuredPrunerTest {
@@ -46,7 +47,7 @@ class UnstructuredPrunerTest {
     void oneRoundOfObsRemovesTheLowestDenseSaliencesAndAppliesTheSummedDenseUpdate() {
         MultiLayerNetwork net = PruningTestNetworks.tanh(3);
         DataSet data = PruningTestNetworks.data(5, 40);
-        FisherSource fisher = PerExampleFisher.empirical(data);
+        FisherSource fisher = FisherSource.empirical(data).withRoute(FisherSource.Route.PER_EXAMPLE);
         for (int count : new int[] {1, 10}) {
             Curvature f = fisher.symmetric(net, SpecInference.infer(net), FisherSource.Progress.NONE);
             DenseObs dense = new DenseObs(f, LAMBDA * f.trace() / f.spec().parameterCount());
@@ -80,7 +81,7 @@ class UnstructuredPrunerTest {
         // block: removing one of its weights moves nothing else. A first-layer weight W0[j, i] shares the kind of
         // unit i's incoming column, bias and the structure of W1: its update moves those.
         MultiLayerNetwork net = PruningTestNetworks.tanh(3);
-        Curvature inverse = ObsDamping.DEFAULT.inverse(PerExampleFisher.empirical(PruningTestNetworks.data(5, 40))
+        Curvature inverse = ObsDamping.DEFAULT.inverse(FisherSource.empirical(PruningTestNetworks.data(5, 40)).withRoute(FisherSource.Route.PER_EXAMPLE)
                 .symmetric(net, SpecInference.infer(net), FisherSource.Progress.NONE));
         org.nd4j.linalg.api.ndarray.INDArray w = ParameterLayout.of(net).read(net);
         double[] middle = Saliencies.obsUpdate(inverse, w, 24).toDoubleVector();
@@ -93,7 +94,7 @@ class UnstructuredPrunerTest {
     @Test
     void masksKeepEveryPrunedWeightAtZeroThroughAllRounds() {
         MultiLayerNetwork net = PruningTestNetworks.tanh(6);
-        FisherSource fisher = PerExampleFisher.monteCarlo(PruningTestNetworks.data(2, 30).getFeatures(), 9);
+        FisherSource fisher = FisherSource.monteCarlo(PruningTestNetworks.data(2, 30).getFeatures(), 9).withRoute(FisherSource.Route.PER_EXAMPLE);
         for (PruningMethod method : PruningMethod.values()) {
             UnstructuredPruner.Result result = UnstructuredPruner.of(method, 0.6).withRounds(3).prune(net, fisher, PruningListener.NONE);
             long[] pruned = result.mask().prunedIndices();
@@ -119,7 +120,7 @@ class UnstructuredPrunerTest {
     @Test
     void perLayerScopeBringsEveryWeightMatrixToTheTarget() {
         MultiLayerNetwork net = PruningTestNetworks.relu(4);
-        FisherSource fisher = PerExampleFisher.empirical(PruningTestNetworks.data(3, 30));
+        FisherSource fisher = FisherSource.empirical(PruningTestNetworks.data(3, 30)).withRoute(FisherSource.Route.PER_EXAMPLE);
         UnstructuredPruner.Result result = UnstructuredPruner.of(PruningMethod.OBS_SYMMETRY, 0.5).withScope(PruningScope.PER_LAYER)
                 .withRounds(2).prune(net, fisher, PruningListener.NONE);
         for (ParameterLeaf leaf : UnstructuredPruner.prunableLeaves(ParameterLayout.of(net))) {
@@ -146,7 +147,7 @@ class UnstructuredPrunerTest {
     @Test
     void obdRemovesTheSmallestHalfWSquaredFqqOfTheSymmetryFisher() {
         MultiLayerNetwork net = PruningTestNetworks.tanh(8);
-        FisherSource fisher = PerExampleFisher.empirical(PruningTestNetworks.data(3, 30));
+        FisherSource fisher = FisherSource.empirical(PruningTestNetworks.data(3, 30)).withRoute(FisherSource.Route.PER_EXAMPLE);
         Curvature f = fisher.symmetric(net, SpecInference.infer(net), FisherSource.Progress.NONE);
         double[][] dense = DenseMatrices.toMatrix(f.toDense());
         double[] w = params(net);
@@ -158,7 +159,7 @@ class UnstructuredPrunerTest {
     @Test
     void obsOnTheDiagonalFisherOnlyZeroesTheRemovedWeights() {
         MultiLayerNetwork net = PruningTestNetworks.tanh(8);
-        FisherSource fisher = PerExampleFisher.empirical(PruningTestNetworks.data(3, 30));
+        FisherSource fisher = FisherSource.empirical(PruningTestNetworks.data(3, 30)).withRoute(FisherSource.Route.PER_EXAMPLE);
         double[] w = params(net);
         UnstructuredPruner.Result result = UnstructuredPruner.of(PruningMethod.OBS_DIAGONAL, 0.3).prune(net, fisher, PruningListener.NONE);
         double[] after = params(result.network());
@@ -172,7 +173,7 @@ class UnstructuredPrunerTest {
         MultiLayerNetwork net = PruningTestNetworks.relu(4);
         double[] before = params(net);
         UnstructuredPruner.of(PruningMethod.OBS_SYMMETRY, 0.5).withRounds(2)
-                .prune(net, PerExampleFisher.empirical(PruningTestNetworks.data(3, 20)), PruningListener.NONE);
+                .prune(net, FisherSource.empirical(PruningTestNetworks.data(3, 20)).withRoute(FisherSource.Route.PER_EXAMPLE), PruningListener.NONE);
         assertArrayEquals(before, params(net), 0.0);
     }
 

@@ -13,7 +13,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.symcurv.core.model.FisherEstimation;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.operator.BlockBudget;
 import org.symcurv.core.operator.Curvature;
@@ -54,7 +54,7 @@ class LinearizedCovarianceTest {
         if (diagonal) {
             spec = Presets.diagonal(spec);
         }
-        Curvature fisher = FisherEstimation.monteCarlo(3).withBudget(BlockBudget.DEFAULT).estimate(net, spec, data.getFeatures(), null);
+        Curvature fisher = FisherSource.monteCarlo(data.getFeatures(), 3).withBudget(BlockBudget.DEFAULT).symmetric(net, spec);
         LaplacePosterior posterior = LaplacePosterior.of(fisher, 40, PriorPrecision.scalar(0.7, spec), LaplaceFit.mean(net, spec));
         INDArray x = data.getFeatures().getRows(0, 1, 2, 3, 4, 5);
 

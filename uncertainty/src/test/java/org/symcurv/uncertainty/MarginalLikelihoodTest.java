@@ -13,7 +13,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.symcurv.core.model.FisherEstimation;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.GroupType;
@@ -31,7 +31,7 @@ class MarginalLikelihoodTest {
     private final MultiLayerNetwork net = TinyNetworks.mlp(3).inputs(5).dense(4, Activation.TANH).softmaxCrossEntropy(3);
     private final DataSet data = TinyNetworks.classificationData(8, N, 5, 3);
     private final SymmetrySpec spec = SpecInference.infer(net, SpecInference.Options.defaults().withGroupType(GroupType.PERM));
-    private final Curvature fisher = FisherEstimation.monteCarlo(1).estimate(net, spec, data.getFeatures(), null);
+    private final Curvature fisher = FisherSource.monteCarlo(data.getFeatures(), 1).symmetric(net, spec);
     private final INDArray mean = LaplaceFit.mean(net, spec);
     private final double logLikelihood = LaplaceFit.logLikelihood(net, data.getFeatures(), labels());
     private final double[][] denseFisher = fisher.toDense().castTo(DataType.DOUBLE).toDoubleMatrix();

@@ -11,7 +11,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.symcurv.core.model.FisherEstimation;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.GroupType;
@@ -24,7 +24,7 @@ class PredictiveTest {
 
     private static LaplacePosterior posterior(MultiLayerNetwork net, DataSet data, double lambda, long dataSize) {
         SymmetrySpec spec = SpecInference.infer(net, SpecInference.Options.defaults().withGroupType(GroupType.PERM));
-        Curvature fisher = FisherEstimation.monteCarlo(2).estimate(net, spec, data.getFeatures(), null);
+        Curvature fisher = FisherSource.monteCarlo(data.getFeatures(), 2).symmetric(net, spec);
         return LaplacePosterior.of(fisher, dataSize, PriorPrecision.scalar(lambda, spec), LaplaceFit.mean(net, spec));
     }
 
@@ -125,7 +125,7 @@ class PredictiveTest {
         MultiLayerNetwork net = TinyNetworks.mlp(9).inputs(4).dense(5, Activation.TANH).identityMeanSquaredError(2);
         DataSet data = TinyNetworks.regressionData(3, 30, 4, 2);
         SymmetrySpec spec = SpecInference.infer(net);
-        Curvature fisher = FisherEstimation.monteCarlo(4).estimate(net, spec, data.getFeatures(), null);
+        Curvature fisher = FisherSource.monteCarlo(data.getFeatures(), 4).symmetric(net, spec);
         LaplacePosterior posterior = LaplacePosterior.of(fisher, 30, PriorPrecision.scalar(2.0, spec), LaplaceFit.mean(net, spec));
         INDArray x = data.getFeatures().getRows(0, 1, 2, 3);
         LaplacePredictive.RegressionPrediction prediction = LaplacePredictive.of(net, posterior).regression(x);

@@ -23,7 +23,7 @@ import org.symcurv.core.data.AtomicFiles;
 import org.symcurv.core.data.LabelledData;
 import org.symcurv.core.model.ModelZip;
 import org.symcurv.core.io.CurvatureFile;
-import org.symcurv.core.model.FisherEstimation;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.model.PerExampleFactors;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.operator.BlockBudget;
@@ -59,14 +59,14 @@ public final class CurvatureCommand implements Callable<Integer> {
     /** What the per-example gradients are taken at. */
     enum Estimator {
         /** Labels drawn from the model's predictive: the Fisher (the GGN in expectation). */
-        FISHER("fisher", FisherEstimation.Type.MONTE_CARLO),
+        FISHER("fisher", FisherSource.Labels.MONTE_CARLO),
         /** The training labels: the empirical Fisher. */
-        EMPIRICAL_FISHER("empirical-fisher", FisherEstimation.Type.EMPIRICAL);
+        EMPIRICAL_FISHER("empirical-fisher", FisherSource.Labels.EMPIRICAL);
 
         final String cliName;
-        final FisherEstimation.Type type;
+        final FisherSource.Labels type;
 
-        Estimator(String cliName, FisherEstimation.Type type) {
+        Estimator(String cliName, FisherSource.Labels type) {
             this.cliName = cliName;
             this.type = type;
         }
@@ -208,8 +208,9 @@ public final class CurvatureCommand implements Callable<Integer> {
         }
         LabelledData data = examples == null || examples == train.size() ? train : train.sample(examples, seed);
 
-        FisherEstimation estimation = (estimator.type == FisherEstimation.Type.MONTE_CARLO
-                ? FisherEstimation.monteCarlo(seed).withSamplesPerExample(samplesPerExample) : FisherEstimation.empirical())
+        FisherSource estimation = (estimator.type == FisherSource.Labels.MONTE_CARLO
+                ? FisherSource.monteCarlo(data.features(), seed).withSamplesPerExample(samplesPerExample)
+                : FisherSource.empirical(data.features(), data.labels()))
                 .withBatchSize(batchSize)
                 .withBudget(new BlockBudget(maxBlock, diagonalFallback))
                 .withAccumulatorType(DataType.DOUBLE);
@@ -222,9 +223,7 @@ public final class CurvatureCommand implements Callable<Integer> {
         long estimateStarted = System.nanoTime();
         Curvature fisher;
         try (ProgressBar bar = progressBar(data.size())) {
-            fisher = estimation.estimate(network, symmetry, data.features(),
-                    estimation.type() == FisherEstimation.Type.EMPIRICAL ? data.labels() : null,
-                    (done, total) -> {
+            fisher = estimation.symmetric(network, symmetry, (done, total) -> {
                         if (bar != null) {
                             bar.stepTo(done);
                         }

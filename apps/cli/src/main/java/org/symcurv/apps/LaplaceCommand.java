@@ -14,17 +14,14 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.symcurv.apps.common.DataOptions;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.symcurv.core.data.LabelledData;
 import org.symcurv.core.data.PredictionTask;
 import org.symcurv.core.model.ModelZip;
-import org.symcurv.core.model.FisherEstimation;
-import org.symcurv.core.operator.BlockBudget;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.GroupType;
 import org.symcurv.core.symmetry.SymmetrySpec;
-import org.symcurv.core.model.DiagonalFisher;
 import org.symcurv.uncertainty.GlmLink;
 import org.symcurv.uncertainty.LaplaceFit;
 import org.symcurv.uncertainty.LaplacePosterior;
@@ -209,21 +206,14 @@ public final class LaplaceCommand implements Callable<Integer> {
         long fitStarted = System.nanoTime();
         Curvature fisher;
         try (ProgressBar bar = progressBar(fisherData.size())) {
-            if (structure == LaplaceFit.Structure.DIAGONAL && samples == 1) {
-                // the same operator and label draws as the estimator on the SIGN spec, without its per-parameter loop
-                fisher = DiagonalFisher.estimate(network, posteriorSpec, fisherData.features(), seed, batchSize);
+            FisherSource source = FisherSource.monteCarlo(fisherData.features(), seed).withSamplesPerExample(samples).withBatchSize(batchSize);
+            FisherSource.Progress progress = (done, total) -> {
                 if (bar != null) {
-                    bar.stepTo(fisherData.size());
+                    bar.stepTo(done);
                 }
-            } else {
-                fisher = FisherEstimation.monteCarlo(seed).withSamplesPerExample(samples).withBatchSize(batchSize)
-                        .withBudget(BlockBudget.DEFAULT).withAccumulatorType(DataType.DOUBLE)
-                        .estimate(network, posteriorSpec, fisherData.features(), null, (done, total) -> {
-                            if (bar != null) {
-                                bar.stepTo(done);
-                            }
-                        });
-            }
+            };
+            fisher = structure == LaplaceFit.Structure.DIAGONAL ? source.diagonal(network, posteriorSpec, progress)
+                    : source.symmetric(network, posteriorSpec, progress);
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new SymcurvCli.CommandFailure("cannot estimate the Fisher of " + model + ": " + e.getMessage(), e);
         }

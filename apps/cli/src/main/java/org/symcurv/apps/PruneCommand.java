@@ -25,7 +25,7 @@ import org.symcurv.core.model.ParameterLayout;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.symmetry.GroupType;
 import org.symcurv.pruning.Compensation;
-import org.symcurv.pruning.FisherSource;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.pruning.FisherSources;
 import org.symcurv.pruning.NeuronPruner;
 import org.symcurv.pruning.ObsDamping;

@@ -33,7 +33,7 @@ import org.symcurv.core.data.FashionMnist;
 import org.symcurv.core.data.ImageDataSet;
 import org.symcurv.core.estimate.OrbitAverage;
 import org.symcurv.core.io.CurvatureFile;
-import org.symcurv.core.model.FisherEstimation;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.model.Gradients;
 import org.symcurv.core.model.ParameterLayout;
 import org.symcurv.core.model.SpecInference;
@@ -158,7 +158,7 @@ class CurvatureCommandTest {
 
         MultiLayerNetwork net = restored(model);
         SymmetrySpec spec = SpecInference.infer(net, SpecInference.Options.defaults().withGroupType(GroupType.PERM));
-        Curvature direct = FisherEstimation.monteCarlo(3).withBatchSize(64).estimate(net, spec, examples().features(), null);
+        Curvature direct = FisherSource.monteCarlo(examples().features(), 3).withBatchSize(64).symmetric(net, spec);
         Curvature fromFile = contents.curvature();
         assertEquals(spec, fromFile.spec());
         for (int k = 0; k < direct.decomposition().kinds().size(); k++) {

@@ -18,7 +18,7 @@ import org.symcurv.core.data.FashionMnist;
 import org.symcurv.core.data.IdxFormat;
 import org.symcurv.core.data.IdxImages;
 import org.symcurv.core.data.ImageDataSet;
-import org.symcurv.core.model.FisherEstimation;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.SymmetrySpec;
 import org.symcurv.core.testing.TestData;
@@ -65,7 +65,7 @@ class UncertaintyCommandsTest {
         MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(model.toFile(), false);
         ImageDataSet train = FashionMnist.loadTrain(data);
         SymmetrySpec spec = LaplaceFit.posteriorSpec(net, LaplaceFit.Structure.SYMMETRY, LaplaceFit.Subset.LAST_LAYER, null);
-        Curvature fisher = FisherEstimation.monteCarlo(3).withAccumulatorType(DataType.DOUBLE).estimate(net, spec, train.sample(300, 3).features(), null);
+        Curvature fisher = FisherSource.monteCarlo(train.sample(300, 3).features(), 3).withAccumulatorType(DataType.DOUBLE).symmetric(net, spec);
         MarginalLikelihood.Result expected = MarginalLikelihood.maximizeScalar(fisher, train.size(), LaplaceFit.mean(net, spec),
                 LaplaceFit.logLikelihood(net, train.features(), train.labels()));
         assertEquals(expected.prior().of("1_W"), contents.prior().of("1_W"), 1e-9 * expected.prior().of("1_W"));

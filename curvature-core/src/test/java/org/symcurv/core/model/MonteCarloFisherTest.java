@@ -75,8 +75,8 @@ class MonteCarloFisherTest {
         INDArray x = c.data().getFeatures();
         List<Curvature> replicates = new ArrayList<>();
         for (int r = 0; r < REPLICATES; r++) {
-            replicates.add(FisherEstimation.monteCarlo(1000 + r).withSamplesPerExample(SAMPLES_PER_EXAMPLE)
-                    .withBatchSize((int) x.size(0)).estimate(c.net(), spec, x, null));
+            replicates.add(FisherSource.monteCarlo(x, 1000 + r).withSamplesPerExample(SAMPLES_PER_EXAMPLE)
+                    .withBatchSize((int) x.size(0)).symmetric(c.net(), spec));
         }
         Curvature mean = replicates.get(0);
         for (int r = 1; r < REPLICATES; r++) {
@@ -95,7 +95,7 @@ class MonteCarloFisherTest {
         assertTrue(relative <= RELATIVE_ERROR, c.name() + ": relative error " + relative);
 
         // the empirical Fisher (true labels) is a different matrix: the test can tell them apart
-        Curvature empirical = FisherEstimation.empirical().estimate(c.net(), spec, x, c.data().getLabels());
+        Curvature empirical = FisherSource.empirical(x, c.data().getLabels()).symmetric(c.net(), spec);
         double empiricalRelative = PerExampleFactorsTest.frobeniusDistance(empirical, expected) / PerExampleFactorsTest.frobeniusNorm(expected);
         assertTrue(empiricalRelative > 5 * relative, c.name() + ": empirical Fisher is at " + empiricalRelative + " from the GGN, MC at " + relative);
     }

@@ -44,7 +44,7 @@ import org.symcurv.core.testing.TinyNetworks;
 import org.symcurv.core.testing.Tolerances;
 
 /**
- * The Fisher of a real DL4J network from batched gradient factors ({@link PerExampleFactors}, {@link FisherEstimation})
+ * The Fisher of a real DL4J network from batched gradient factors ({@link PerExampleFactors}, {@link FisherSource})
  * against the numpy fixtures and against DL4J's own per-example gradients averaged by {@link OrbitAverage}.
  */
 class PerExampleFactorsTest {
@@ -86,7 +86,7 @@ class PerExampleFactorsTest {
         assertEquals(2, spec.groups().size(), "both hidden layers carry a group, as in the fixture");
 
         // batches of 10 over 32 examples: streaming with a partial last batch
-        Curvature fisher = FisherEstimation.empirical().withBatchSize(10).estimate(net, spec, fixtureFeatures(), fixtureTargets());
+        Curvature fisher = FisherSource.empirical(fixtureFeatures(), fixtureTargets()).withBatchSize(10).symmetric(net, spec);
 
         double[][] actual = DenseMatrices.toMatrix(fisher.toDense());
         assertClose(expected.averagedOver(group).empiricalFisher(), actual, Tolerances.FIXTURE_EXACT,
@@ -139,8 +139,7 @@ class PerExampleFactorsTest {
         SymmetrySpec spec = specOf(c);
         KindDecomposition kinds = KindDecomposition.of(spec);
         Curvature expected = OrbitAverage.secondMoment(kinds, Gradients.perExample(c.net(), c.data()), BlockBudget.DEFAULT);
-        Curvature actual = FisherEstimation.empirical().withBatchSize(4)
-                .estimate(c.net(), spec, c.data().getFeatures(), c.data().getLabels());
+        Curvature actual = FisherSource.empirical(c.data().getFeatures(), c.data().getLabels()).withBatchSize(4).symmetric(c.net(), spec);
         assertSameOperator(expected, actual, Tolerances.FLOAT64_ROUNDOFF, c.name());
     }
 
@@ -172,9 +171,9 @@ class PerExampleFactorsTest {
     void aSpecOnSomeLeavesGivesTheRestrictionOfTheFullFisher() {
         Case c = cases().findFirst().orElseThrow();
         SymmetrySpec spec = specOf(c);
-        Curvature full = FisherEstimation.empirical().estimate(c.net(), spec, c.data().getFeatures(), c.data().getLabels());
+        Curvature full = FisherSource.empirical(c.data().getFeatures(), c.data().getLabels()).symmetric(c.net(), spec);
         Curvature lastLayer = full.restrictTo(List.of("2_W", "2_b"));
-        Curvature direct = FisherEstimation.empirical().estimate(c.net(), lastLayer.spec(), c.data().getFeatures(), c.data().getLabels());
+        Curvature direct = FisherSource.empirical(c.data().getFeatures(), c.data().getLabels()).symmetric(c.net(), lastLayer.spec());
         assertEquals(lastLayer.spec(), direct.spec());
         assertSameOperator(lastLayer, direct, Tolerances.FLOAT64_ROUNDOFF, "last layer");
     }
@@ -187,16 +186,16 @@ class PerExampleFactorsTest {
         MultiLayerNetwork net = fixtureNetwork(c);
         SymmetrySpec spec = SpecInference.infer(net);
         INDArray x = fixtureFeatures();
-        FisherEstimation estimation = FisherEstimation.monteCarlo(77).withSamplesPerExample(3).withBatchSize(32);
-        Curvature first = estimation.estimate(net, spec, x, null);
-        Curvature again = estimation.estimate(net, spec, x, null);
+        FisherSource estimation = FisherSource.monteCarlo(x, 77).withSamplesPerExample(3).withBatchSize(32);
+        Curvature first = estimation.symmetric(net, spec);
+        Curvature again = estimation.symmetric(net, spec);
         for (int k = 0; k < first.decomposition().kinds().size(); k++) {
             assertEquals(first.block(k), again.block(k), "same seed, same blocks bit for bit (kind " + first.decomposition().describe(k) + ")");
         }
         // the draws follow the example order, so cutting the data differently changes only the summation order
-        Curvature rebatched = estimation.withBatchSize(7).estimate(net, spec, x, null);
+        Curvature rebatched = estimation.withBatchSize(7).symmetric(net, spec);
         assertSameOperator(first, rebatched, Tolerances.FLOAT64_ROUNDOFF, "batch 7 vs 32");
-        Curvature otherSeed = FisherEstimation.monteCarlo(78).withSamplesPerExample(3).estimate(net, spec, x, null);
+        Curvature otherSeed = FisherSource.monteCarlo(x, 78).withSamplesPerExample(3).symmetric(net, spec);
         double change = frobeniusDistance(otherSeed, first) / frobeniusNorm(first);
         assertTrue(change > 1e-3, "another seed draws other labels: relative change " + change);
     }
@@ -251,8 +250,7 @@ class PerExampleFactorsTest {
     void progressIsReportedAfterEveryBatch() {
         Case c = cases().findFirst().orElseThrow();
         List<long[]> calls = new ArrayList<>();
-        FisherEstimation.empirical().withBatchSize(5)
-                .estimate(c.net(), specOf(c), c.data().getFeatures(), c.data().getLabels(), (done, total) -> calls.add(new long[] {done, total}));
+        FisherSource.empirical(c.data().getFeatures(), c.data().getLabels()).withBatchSize(5).symmetric(c.net(), specOf(c), (done, total) -> calls.add(new long[] {done, total}));
         assertEquals(List.of("5/13", "10/13", "13/13"), calls.stream().map(a -> a[0] + "/" + a[1]).toList());
     }
 
@@ -298,10 +296,10 @@ class PerExampleFactorsTest {
         assertTrue(e.getMessage().contains("features") && e.getMessage().contains("[13, 2]"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> factors.withLabels(x, y.getColumns(0, 1), spec));
         assertTrue(e.getMessage().contains("targets"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> FisherEstimation.empirical().estimate(c.net(), spec, x, null));
+        e = assertThrows(IllegalArgumentException.class, () -> FisherSource.empirical(x, null).symmetric(c.net(), spec));
         assertTrue(e.getMessage().contains("empirical Fisher needs targets"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> FisherEstimation.monteCarlo(1).withSamplesPerExample(0));
+        e = assertThrows(IllegalArgumentException.class, () -> FisherSource.monteCarlo(x, 1).withSamplesPerExample(0));
         assertTrue(e.getMessage().contains("samples per example"), e.getMessage());
-        assertNotEquals(FisherEstimation.Type.EMPIRICAL, FisherEstimation.monteCarlo(1).type());
+        assertNotEquals(FisherSource.Labels.EMPIRICAL, FisherSource.monteCarlo(x, 1).labels());
     }
 }

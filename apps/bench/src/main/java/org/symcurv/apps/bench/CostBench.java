@@ -14,6 +14,7 @@ import org.symcurv.apps.common.HiddenActivation;
 import org.symcurv.apps.common.MlpArchitecture;
 import org.symcurv.core.data.ImageDataSet;
 import org.symcurv.core.estimate.TaylorEstimator;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.model.Gradients;
 import org.symcurv.core.model.PerExampleFactors;
 import org.symcurv.core.model.SpecInference;
@@ -29,7 +30,7 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  * ratio to one DL4J forward+backward pass ({@code computeGradientAndScore}) of the same batch:
  * <ul>
  *   <li>one Monte Carlo Fisher estimate from the batch (labels drawn from the model, per-example gradient
- *       information, orbit-averaged accumulation, the estimate), by the {@link FisherRoute} chosen;</li>
+ *       information, orbit-averaged accumulation, the estimate), by the {@link FisherSource.Route} chosen;</li>
  *   <li>one {@link TaylorEstimator#observe} and one {@link TaylorEstimator#inverseHessian} (given the gradient);</li>
  *   <li>{@code power(-1)} of the Fisher estimate, and applying the result to a vector;</li>
  * </ul>
@@ -52,7 +53,7 @@ final class CostBench {
      * @param seed            seeds initialisation, training, the batch and the labels
      */
     record Settings(List<Integer> hidden, HiddenActivation activation, int batchSize, int trainSteps, double learningRate,
-                    List<GroupType> groups, double relativeDamping, Measurement.Plan plan, FisherRoute route,
+                    List<GroupType> groups, double relativeDamping, Measurement.Plan plan, FisherSource.Route route,
                     boolean comparePerExampleRoute, long seed) {
         Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -68,7 +69,7 @@ final class CostBench {
             m.put("repeats", plan.repeats());
             m.put("budgetSecondsPerMeasurement", plan.budgetSeconds());
             m.put("fisherRoute", route.name());
-            m.put("fisherRouteDescription", route.description());
+            m.put("fisherRouteDescription", describe(route));
             m.put("comparePerExampleRoute", comparePerExampleRoute);
             m.put("seed", seed);
             return m;
@@ -165,7 +166,7 @@ final class CostBench {
         INDArray gradient = Gradients.meanGradient(net, new DataSet(features, labels));
         SymmetrySpec inferred = SpecInference.infer(net);
         Measurement factorsOnly = null;
-        if (settings.route() == FisherRoute.FACTORED) {
+        if (settings.route() == FisherSource.Route.FACTORED) {
             // the part of the factored route that does not depend on the group: activations, errors, label draws
             PerExampleFactors factors = PerExampleFactors.of(net);
             long[] labelSeed = {settings.seed() + 5};
@@ -175,12 +176,12 @@ final class CostBench {
         }
         Measurement perExampleRoute = null;
         String perExampleGroup = null;
-        if (settings.comparePerExampleRoute() && settings.route() != FisherRoute.PER_EXAMPLE) {
+        if (settings.comparePerExampleRoute() && settings.route() != FisherSource.Route.PER_EXAMPLE) {
             perExampleGroup = BenchNames.group(settings.groups().get(0));
             KindDecomposition kinds = KindDecomposition.of(inferred.withGroupType(settings.groups().get(0)));
             long[] labelSeed = {settings.seed() + 4};
             perExampleRoute = Measurement.of("Fisher estimate by the per-example route", settings.plan(),
-                    () -> FisherRoute.PER_EXAMPLE.estimate(net, kinds, features, labelSeed[0]++));
+                    () -> estimate(FisherSource.Route.PER_EXAMPLE, net, kinds, features, labelSeed[0]++));
             report(perExampleGroup, perExampleRoute, baseline);
         }
         List<GroupCost> groups = new ArrayList<>();
@@ -209,7 +210,7 @@ final class CostBench {
             Curvature[] estimate = new Curvature[1];
             long[] labelSeed = {settings.seed() + 4};
             fisher = Measurement.of("Fisher estimate, " + name, settings.plan(),
-                    () -> estimate[0] = settings.route().estimate(net, kinds, features, labelSeed[0]++));
+                    () -> estimate[0] = estimate(settings.route(), net, kinds, features, labelSeed[0]++));
             report(name, fisher, baseline);
             Damping damping = Damping.global(settings.relativeDamping());
             Curvature[] inv = new Curvature[1];
@@ -252,5 +253,28 @@ final class CostBench {
             nIn = nOut;
         }
         return total;
+    }
+
+    /**
+     * The Monte Carlo Fisher estimate {@code (1/n) Σ_i R2(g_i, g_i)} from one batch of {@code features} ({@code [n, nIn]}),
+     * labels drawn with {@code labelSeed}, by the core {@link FisherSource} on the given route: every route includes the
+     * forward pass that gives the model's probabilities and the seeded draw of one label per example; the factored route
+     * accumulates in float32, the per-example route in float64.
+     */
+    static Curvature estimate(FisherSource.Route route, MultiLayerNetwork net, KindDecomposition kinds, INDArray features, long labelSeed) {
+        return FisherSource.monteCarlo(features, labelSeed).withRoute(route).withBatchSize(Math.toIntExact(features.size(0)))
+                .withAccumulatorType(route == FisherSource.Route.FACTORED ? org.nd4j.linalg.api.buffer.DataType.FLOAT
+                        : org.nd4j.linalg.api.buffer.DataType.DOUBLE)
+                .symmetric(net, kinds.spec());
+    }
+
+    /** What a route does, for the report. */
+    static String describe(FisherSource.Route route) {
+        return switch (route) {
+            case FACTORED -> "FisherSource.symmetric on the factored route: one batched forward and backward pass giving each layer's input "
+                    + "activations and errors, one label per example drawn from the model, then SymmetricFisherAccumulator (float32 accumulators)";
+            case PER_EXAMPLE -> "FisherSource.symmetric on the per-example route: one DL4J backward pass per example ([64, P] chunks "
+                    + "materialised), then OrbitAverage.secondMoment";
+        };
     }
 }

@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import org.symcurv.apps.common.HiddenActivation;
 import org.symcurv.apps.common.Json;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.data.AtomicFiles;
 import org.symcurv.core.data.FashionMnist;
 import org.symcurv.core.data.ImageDataSet;
@@ -155,7 +156,7 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
 
     @Option(names = "--fisher-route", paramLabel = "ROUTE", defaultValue = "factored",
             description = "Cost: how the Fisher gets per-example information, one of: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    FisherRoute fisherRoute;
+    FisherSource.Route fisherRoute;
 
     @Option(names = "--no-per-example-reference",
             description = "Cost: do not time the per-example Fisher route (one backward pass per example) for the first group.")
@@ -369,8 +370,8 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
             for (FidelityBench.MethodResult m : a.methods()) {
                 List<Object> row = new ArrayList<>(List.of(a.name(), m.method(), m.exactSymmetry() == null ? "—" : (m.exactSymmetry() ? "yes" : "no"),
                         Table.count(m.storedFloats()), Table.sig((double) m.storedFloats() / diagonal.storedFloats()),
-                        Table.sig(m.structureErrorHessian()), Table.sig(m.structureErrorGgn()),
-                        Table.sig(m.fisherAt(largest).estimationErrorGgn())));
+                        orDash(m.structureErrorHessian()), orDash(m.structureErrorGgn()),
+                        orDash(m.fisherAt(largest).estimationErrorGgn())));
                 for (int n : fisherExamples) {
                     row.add(Table.sig(m.fisherAt(n).totalErrorGgn()));
                 }
@@ -380,7 +381,8 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
                 List<Object> decreaseRow = new ArrayList<>(List.of(a.name(), m.method()));
                 for (int d = 0; d < stepDampings.size(); d++) {
                     FidelityBench.Step s = m.fisherAt(largest).steps().get(d);
-                    cosineRow.add((m.projectionSteps().isEmpty() ? "1" : Table.sig(m.projectionSteps().get(d).cosine())) + " / "
+                    cosineRow.add((m.method().equals(FidelityBench.KFAC) ? "—" : m.projectionSteps().isEmpty() ? "1"
+                            : Table.sig(m.projectionSteps().get(d).cosine())) + " / "
                             + Table.sig(s.cosine()));
                     decreaseRow.add(Table.sig(s.lossDecrease()));
                 }
@@ -399,6 +401,11 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
         tables.add(decreases);
         tables.add(goalTable);
         return tables;
+    }
+
+    /** A number, or "—" where it is not defined (K-FAC has no structure/estimation split). */
+    private static String orDash(double x) {
+        return Double.isNaN(x) ? "—" : Table.sig(x);
     }
 
     private Map<String, Object> goalRow(FidelityBench.ArchitectureResult a, FidelityBench.MethodResult diagonal, int largest, Table table) {

@@ -16,6 +16,9 @@ import org.symcurv.apps.common.MlpArchitecture;
 import org.symcurv.core.data.ImageDataSet;
 import org.symcurv.core.estimate.OrbitAverage;
 import org.symcurv.core.model.ExactCurvature;
+import org.symcurv.core.operator.KroneckerCurvature;
+import org.symcurv.core.model.ParameterLayout;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.operator.BlockBudget;
 import org.symcurv.core.operator.Curvature;
@@ -54,6 +57,7 @@ final class FidelityBench {
     /** Which structures are compared, besides "dense" and "diagonal". */
     static final String DENSE = "dense";
     static final String DIAGONAL = "diagonal";
+    static final String KFAC = "kfac";
 
     /**
      * @param side            downsampled image side (7 → 49 inputs)
@@ -276,7 +280,8 @@ final class FidelityBench {
 
         t0 = System.nanoTime();
         int maxFisher = settings.fisherExamples().get(settings.fisherExamples().size() - 1);
-        INDArray perExample = monteCarloGradients(net, exact, theta, fisherInputs.subset(0, maxFisher), settings.seed() + 2);
+        INDArray monteCarloLabels = monteCarloLabels(net, fisherInputs.subset(0, maxFisher), settings.seed() + 2);
+        INDArray perExample = perExampleGradients(exact, theta, fisherInputs.subset(0, maxFisher), monteCarloLabels);
         seconds.put("perExampleGradients", elapsed(t0));
 
         SymmetricEigen ggnEigen = SymmetricEigen.of(ggn);
@@ -397,20 +402,53 @@ final class FidelityBench {
                     structureH, structureG, projG.storedFloats(), elapsed(t0));
             progress.flush();
         }
+        methods.add(kfac(net, fisherInputs, monteCarloLabels, hessian, ggn, hNorm, gNorm, g, ggnMax, exactStepVectors, exact, theta, evalBatch, evalLoss));
+        progress.printf(Locale.ROOT, "[fidelity] %s: %-11s %,d floats%n", name, KFAC, methods.get(methods.size() - 1).storedFloats());
+        progress.flush();
         return new ArchitectureResult(name, architecture.activation().cliName(), architecture.hidden(), p, trainLoss, evalLoss,
                 evalAccuracy, g.norm2Number().doubleValue(), ggnMax, hessianEigen.max(), hessianEigen.min(), exactSteps, methods, seconds);
     }
 
-    /**
-     * Per-example gradients {@code [n, P]} (float64, exact oracle) at labels drawn from the model's own predictive:
-     * the Monte Carlo Fisher's ingredients.
-     */
-    static INDArray monteCarloGradients(MultiLayerNetwork net, ExactCurvature exact, double[] theta, ImageDataSet inputs, long seed) {
-        INDArray features = inputs.features();
-        INDArray probabilities = net.output(features, false);
-        double[][] targets = BenchTraining.sampleLabels(probabilities, seed).castTo(DataType.DOUBLE).toDoubleMatrix();
-        double[][] x = features.castTo(DataType.DOUBLE).toDoubleMatrix();
+    /** One label per example drawn from the model's own predictive, {@code [n, C]} one-hot: the Monte Carlo Fisher's labels. */
+    static INDArray monteCarloLabels(MultiLayerNetwork net, ImageDataSet inputs, long seed) {
+        return BenchTraining.sampleLabels(net.output(inputs.features(), false), seed);
+    }
+
+    /** Per-example gradients {@code [n, P]} (float64, exact oracle) at the given labels. */
+    static INDArray perExampleGradients(ExactCurvature exact, double[] theta, ImageDataSet inputs, INDArray labels) {
+        double[][] targets = labels.castTo(DataType.DOUBLE).toDoubleMatrix();
+        double[][] x = inputs.features().castTo(DataType.DOUBLE).toDoubleMatrix();
         return Nd4j.createFromArray(exact.perExampleGradients(theta, new ExactCurvature.Batch(x, targets)));
+    }
+
+    /**
+     * K-FAC, the standard baseline structure {@code ⊕_l A_l ⊗ G_l} ({@link FisherSource#kfac}), from the same training
+     * examples and Monte Carlo labels as the other rows (the labels handed over as targets), for each {@code N}. It is not
+     * a projection onto a fixed subspace, so it has no structure/estimation split: its errors are totals.
+     */
+    private MethodResult kfac(MultiLayerNetwork net, ImageDataSet fisherInputs, INDArray labels, INDArray hessian, INDArray ggn, double hNorm,
+                              double gNorm, INDArray g, double ggnMax, List<INDArray> exactStepVectors, ExactCurvature exact, double[] theta,
+                              ExactCurvature.Batch evalBatch, double evalLoss) {
+        long t0 = System.nanoTime();
+        SymmetrySpec layout = new SymmetrySpec(List.of(), ParameterLayout.of(net).leafSpecs());
+        List<FisherResult> rows = new ArrayList<>();
+        long floats = 0;
+        for (int n : settings.fisherExamples()) {
+            KroneckerCurvature k = FisherSource.empirical(fisherInputs.subset(0, n).features(), labels.get(NDArrayIndex.interval(0, n), NDArrayIndex.all()))
+                    .kfac(net, layout);
+            floats = k.storedFloats();
+            INDArray f = k.toDense();
+            SymmetricEigen fe = SymmetricEigen.of(f);
+            List<Step> steps = new ArrayList<>();
+            for (int d = 0; d < settings.relativeDampings().size(); d++) {
+                INDArray step = dampedSolve(fe, g, settings.relativeDampings().get(d) * ggnMax);
+                steps.add(step(settings.relativeDampings().get(d), step, exactStepVectors.get(d), exact, theta, evalBatch, evalLoss));
+            }
+            double totalH = relative(hessian, f, hNorm);
+            double totalG = relative(ggn, f, gNorm);
+            rows.add(new FisherResult(n, Double.NaN, Double.NaN, totalH, totalG, steps));
+        }
+        return new MethodResult(KFAC, null, floats, Double.NaN, Double.NaN, List.of(), rows, null, elapsed(t0));
     }
 
     /**

@@ -28,7 +28,7 @@ import org.symcurv.core.data.AtomicFiles;
 import org.symcurv.core.data.FashionMnist;
 import org.symcurv.core.data.ImageDataSet;
 import org.symcurv.pruning.Compensation;
-import org.symcurv.pruning.FisherSource;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.pruning.FisherSources;
 import org.symcurv.pruning.NeuronPruner;
 import org.symcurv.pruning.ObsDamping;

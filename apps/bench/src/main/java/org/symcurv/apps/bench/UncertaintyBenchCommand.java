@@ -23,10 +23,9 @@ import org.symcurv.core.data.AtomicFiles;
 import org.symcurv.core.data.FashionMnist;
 import org.symcurv.core.data.ImageDataSet;
 import org.symcurv.core.data.MinibatchIterator;
-import org.symcurv.core.model.FisherEstimation;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.SymmetrySpec;
-import org.symcurv.core.model.DiagonalFisher;
 import org.symcurv.uncertainty.GlmLink;
 import org.symcurv.uncertainty.LaplaceFit;
 import org.symcurv.uncertainty.LaplacePosterior;
@@ -169,9 +168,9 @@ public final class UncertaintyBenchCommand implements Callable<Integer> {
                 }
                 SymmetrySpec posteriorSpec = LaplaceFit.posteriorSpec(network, structure, subset, null);
                 long t0 = System.nanoTime();
-                Curvature fisher = structure == LaplaceFit.Structure.DIAGONAL
-                        ? DiagonalFisher.estimate(network, posteriorSpec, fisherData.features(), seed, FisherEstimation.DEFAULT_BATCH_SIZE)
-                        : FisherEstimation.monteCarlo(seed).withAccumulatorType(DataType.DOUBLE).estimate(network, posteriorSpec, fisherData.features(), null);
+                FisherSource source = FisherSource.monteCarlo(fisherData.features(), seed);
+                Curvature fisher = structure == LaplaceFit.Structure.DIAGONAL ? source.diagonal(network, posteriorSpec)
+                        : source.symmetric(network, posteriorSpec);
                 double fisherSeconds = (System.nanoTime() - t0) / 1e9;
                 INDArray mean = LaplaceFit.mean(network, posteriorSpec);
                 List<String> priorMethods = new ArrayList<>();

@@ -18,7 +18,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.symcurv.continual.ContinualLearner;
-import org.symcurv.core.model.FisherEstimation;
+import org.symcurv.core.model.FisherSource;
 
 /**
  * One model learning its task stream: the {@link ContinualLearner} (network, optimizer, consolidated EWC state) and the
@@ -274,7 +274,7 @@ public final class ModelStream {
         }
         long consolidationSeed = mix(seed ^ mix(consolidated.size() + 1L));
         ContinualLearner.Consolidation c = learner.consolidate(fisherSet.featureMatrix(featureCount), consolidationSeed,
-                FisherEstimation.ProgressListener.NONE);
+                FisherSource.Progress.NONE);
         consolidated.add(end.task());
         double[] row = evaluate();
         accuracyRows.add(row);

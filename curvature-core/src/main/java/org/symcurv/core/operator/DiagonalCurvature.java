@@ -1,10 +1,9 @@
-package org.symcurv.pruning;
+package org.symcurv.core.operator;
 
 import java.util.ArrayList;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.KindDecomposition;
 import org.symcurv.core.symmetry.Presets;
 import org.symcurv.core.symmetry.SymmetrySpec;

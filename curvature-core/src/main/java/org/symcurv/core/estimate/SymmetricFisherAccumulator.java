@@ -32,7 +32,7 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  * <p>Mutable accumulator; not thread-safe. Whether labels were sampled from the model (Monte Carlo Fisher) or
  * taken from the data (empirical Fisher) is the caller's choice when it computes the factors.
  */
-public final class FisherEstimator {
+public final class SymmetricFisherAccumulator {
     private final KindDecomposition kinds;
     private final BlockBudget budget;
     private final DataType dataType;
@@ -50,7 +50,7 @@ public final class FisherEstimator {
      * @param budget   largest dense block; larger ones keep their diagonal or fail (at construction)
      * @param dataType the accumulators' type ({@code DOUBLE} for oracles, {@code FLOAT} for speed)
      */
-    public FisherEstimator(KindDecomposition kinds, BlockBudget budget, DataType dataType) {
+    public SymmetricFisherAccumulator(KindDecomposition kinds, BlockBudget budget, DataType dataType) {
         this.kinds = kinds;
         this.budget = budget;
         this.dataType = dataType;

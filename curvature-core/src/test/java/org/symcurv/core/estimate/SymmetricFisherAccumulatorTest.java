@@ -25,7 +25,7 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  * The efficient rank-one Fisher (no per-example gradient materialised) against the per-example route:
  * materialise every {@code g_i}, average {@code R2(g_i, g_i)} with {@link OrbitAverage#secondMoment}.
  */
-class FisherEstimatorTest {
+class SymmetricFisherAccumulatorTest {
     /** Two float64 computations of the same sums in different order. */
     static final double FLOAT64 = 1e-11;
 
@@ -79,7 +79,7 @@ class FisherEstimatorTest {
     @MethodSource("specs")
     void rankOneFisherEqualsPerExampleRoute(String name, SymmetrySpec spec) {
         KindDecomposition kinds = KindDecomposition.of(spec);
-        FisherEstimator estimator = new FisherEstimator(kinds, BlockBudget.DEFAULT, DataType.DOUBLE);
+        SymmetricFisherAccumulator estimator = new SymmetricFisherAccumulator(kinds, BlockBudget.DEFAULT, DataType.DOUBLE);
         List<FactoredGradients> batches = List.of(randomFactors(spec, 7, 1), randomFactors(spec, 5, 2));
         List<INDArray> rows = new ArrayList<>();
         for (FactoredGradients b : batches) {
@@ -96,7 +96,7 @@ class FisherEstimatorTest {
         SymmetrySpec spec = SpecsForTests.mlp(new int[] {6, 4, 3, 5}, GroupType.PERM, GroupType.PERM);
         KindDecomposition kinds = KindDecomposition.of(spec);
         FactoredGradients batch = randomFactors(spec, 9, 3);
-        FisherEstimator fallback = new FisherEstimator(kinds, new BlockBudget(3, true), DataType.DOUBLE);
+        SymmetricFisherAccumulator fallback = new SymmetricFisherAccumulator(kinds, new BlockBudget(3, true), DataType.DOUBLE);
         fallback.add(batch);
         Curvature full = OrbitAverage.secondMoment(kinds, materialise(batch), BlockBudget.DEFAULT);
         Curvature partial = fallback.estimate();
@@ -106,7 +106,7 @@ class FisherEstimatorTest {
         }
         assertClose(full.diagonal().reshape(1, -1), partial.diagonal().reshape(1, -1), "diagonal survives the fallback");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new FisherEstimator(kinds, new BlockBudget(3, false), DataType.DOUBLE));
+                () -> new SymmetricFisherAccumulator(kinds, new BlockBudget(3, false), DataType.DOUBLE));
         assertTrue(e.getMessage().contains("0_W") && e.getMessage().contains("invariant") && e.getMessage().contains("19 copies"), e.getMessage());
     }
 
@@ -115,7 +115,7 @@ class FisherEstimatorTest {
         SymmetrySpec spec = SpecsForTests.mlp(new int[] {3, 2, 2}, GroupType.PERM);
         FactoredGradients batch = randomFactors(spec, 4, 5);
         batch.leafFactors(1).get(0).putScalar(0, 0, Double.NaN);
-        FisherEstimator estimator = new FisherEstimator(KindDecomposition.of(spec), BlockBudget.DEFAULT, DataType.DOUBLE);
+        SymmetricFisherAccumulator estimator = new SymmetricFisherAccumulator(KindDecomposition.of(spec), BlockBudget.DEFAULT, DataType.DOUBLE);
         ArithmeticException e = assertThrows(ArithmeticException.class, () -> estimator.add(batch));
         assertTrue(e.getMessage().contains("0_b"), e.getMessage());
     }

@@ -1,10 +1,9 @@
-package org.symcurv.pruning;
+package org.symcurv.core.operator;
 
 import java.util.Objects;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.symcurv.core.operator.Curvature;
 
 /**
  * A Fisher written as {@code F ≈ S F' S} with {@code S = diag(s)}: {@code F'} is the symmetry-averaged Fisher of the

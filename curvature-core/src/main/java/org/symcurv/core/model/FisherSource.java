@@ -1,0 +1,565 @@
+package org.symcurv.core.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Random;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+import org.symcurv.core.estimate.FactoredGradients;
+import org.symcurv.core.estimate.OrbitAverage;
+import org.symcurv.core.estimate.SymmetricFisherAccumulator;
+import org.symcurv.core.operator.BlockBudget;
+import org.symcurv.core.operator.Curvature;
+import org.symcurv.core.operator.DiagonalCurvature;
+import org.symcurv.core.operator.KroneckerCurvature;
+import org.symcurv.core.operator.ScaledCurvature;
+import org.symcurv.core.symmetry.KindDecomposition;
+import org.symcurv.core.symmetry.LeafSpec;
+import org.symcurv.core.symmetry.SymmetrySpec;
+
+/**
+ * The one source of Fisher estimates for a trained DL4J network on a fixed data set (symmetry-curvature.md section 5.2):
+ * {@code F = (1/N) Σ_i g_i g_iᵀ} of per-example gradients {@code g_i = ∇_θ ℓ(f(x_i; θ), y_i)} (the loss of one example,
+ * not divided by {@code N}), in one of four structures. Three independent choices:
+ *
+ * <ul>
+ *   <li><b>labels</b> ({@link Labels}): {@code y_i} drawn from the model's own predictive, {@code k} per example
+ *       ({@link #monteCarlo}; then {@code F = (1/(N k)) Σ_i Σ_s g_{i,s} g_{i,s}ᵀ}, the GGN in expectation), or the data's
+ *       labels ({@link #empirical}: the empirical Fisher, not the GGN — offered, but labelled as such). Monte Carlo labels
+ *       come from one {@code new Random(seed)} consumed in example order at every estimate, so a seed gives the same
+ *       labels for every batch size, route, structure and ND4J backend;</li>
+ *   <li><b>route</b> ({@link Route}): {@link Route#FACTORED}, the gradient factors of a whole batch from one forward and
+ *       one backward pass ({@link PerExampleFactors}: {@code ∂ℓ_i/∂W = a_i ⊗ δ_i}, no per-example gradient
+ *       materialised), or {@link Route#PER_EXAMPLE}, one DL4J backward pass per example ({@link Gradients#perExample};
+ *       slow, for checks);</li>
+ *   <li><b>structure</b>, the method called: {@link #symmetric} {@code (1/N) Σ_i R2(g_i, g_i)}, the orbit average over
+ *       the spec's groups; {@link #unitScaledSymmetric} the orbit average in unit-rescaled coordinates
+ *       {@code F ≈ S F' S}; {@link #diagonal} {@code diag F}; {@link #kfac} {@code ⊕_l A_l ⊗ G_l}.</li>
+ * </ul>
+ *
+ * The network is read at its current parameters at every call and never modified, so a pruner can re-estimate after
+ * each round. Immutable settings; the data arrays are kept by reference (the caller must not modify them).
+ */
+public final class FisherSource {
+    /** Default number of examples per forward/backward pass of the factored route. */
+    public static final int DEFAULT_BATCH_SIZE = 256;
+    /** Examples whose gradients the per-example route holds at once ({@code [chunk, P]}). */
+    public static final int PER_EXAMPLE_CHUNK = 64;
+    /** A unit's scale in {@link #unitScaledSymmetric} is at least this fraction of its axis's mean scale. */
+    public static final double SCALE_FLOOR = 1e-3;
+
+    /** Which labels the per-example gradients are taken at. */
+    public enum Labels {
+        /** Labels sampled from the model's predictive: the (Monte Carlo) Fisher, equal to the GGN in expectation. */
+        MONTE_CARLO,
+        /** The data's labels: the empirical Fisher. */
+        EMPIRICAL
+    }
+
+    /** How the per-example gradients are obtained. */
+    public enum Route {
+        /** Gradient factors of a whole batch from the network walk, no per-example gradient materialised. */
+        FACTORED,
+        /** One DL4J backward pass per example, {@code [chunk, P]} gradients materialised: slow, for checks. */
+        PER_EXAMPLE
+    }
+
+    /** Progress of an estimate: called after each batch, on the calling thread. */
+    @FunctionalInterface
+    public interface Progress {
+        /**
+         * @param done  examples processed so far
+         * @param total examples in the data set
+         */
+        void update(long done, long total);
+
+        /** Ignores progress. */
+        Progress NONE = (done, total) -> { };
+    }
+
+    private final INDArray features;
+    private final INDArray targets;
+    private final Labels labels;
+    private final long seed;
+    private final int samplesPerExample;
+    private final Route route;
+    private final int batchSize;
+    private final BlockBudget budget;
+    private final DataType accumulatorType;
+
+    private FisherSource(INDArray features, INDArray targets, Labels labels, long seed, int samplesPerExample, Route route, int batchSize,
+                         BlockBudget budget, DataType accumulatorType) {
+        if (features == null || features.rank() != 2 || features.size(0) < 1) {
+            throw new IllegalArgumentException("the Fisher needs features [N ≥ 1, inputs], got "
+                    + (features == null ? "none" : "shape " + Arrays.toString(features.shape())));
+        }
+        if (labels == Labels.EMPIRICAL && (targets == null || targets.rank() != 2 || targets.size(0) != features.size(0))) {
+            throw new IllegalArgumentException("the empirical Fisher needs targets with one row per example, [" + features.size(0) + ", outputs], got "
+                    + (targets == null ? "none" : Arrays.toString(targets.shape())));
+        }
+        if (samplesPerExample < 1) {
+            throw new IllegalArgumentException("samples per example must be ≥ 1, got " + samplesPerExample);
+        }
+        if (labels == Labels.EMPIRICAL && samplesPerExample != 1) {
+            throw new IllegalArgumentException("the empirical Fisher uses each example's one true label; samples per example apply to the Monte Carlo Fisher");
+        }
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batch size must be ≥ 1, got " + batchSize);
+        }
+        if (accumulatorType != DataType.FLOAT && accumulatorType != DataType.DOUBLE) {
+            throw new IllegalArgumentException("the Fisher is accumulated in FLOAT or DOUBLE, not " + accumulatorType);
+        }
+        this.features = features;
+        this.targets = labels == Labels.EMPIRICAL ? targets : null;
+        this.labels = labels;
+        this.seed = seed;
+        this.samplesPerExample = samplesPerExample;
+        this.route = Objects.requireNonNull(route, "route");
+        this.batchSize = batchSize;
+        this.budget = Objects.requireNonNull(budget, "budget");
+        this.accumulatorType = accumulatorType;
+    }
+
+    /**
+     * The Monte Carlo Fisher on {@code features}: one label per example drawn from the model's predictive with
+     * {@code new Random(seed)}, the factored route, batches of {@value #DEFAULT_BATCH_SIZE}, {@link BlockBudget#DEFAULT},
+     * accumulated in {@code DOUBLE}.
+     *
+     * @param features {@code [N, inputs]}; kept, not copied
+     */
+    public static FisherSource monteCarlo(INDArray features, long seed) {
+        return new FisherSource(features, null, Labels.MONTE_CARLO, seed, 1, Route.FACTORED, DEFAULT_BATCH_SIZE, BlockBudget.DEFAULT, DataType.DOUBLE);
+    }
+
+    /**
+     * The empirical Fisher at the data's labels, with the other settings as {@link #monteCarlo}.
+     *
+     * @param features {@code [N, inputs]}; kept, not copied
+     * @param targets  {@code [N, o]}: one-hot labels for a softmax output, real targets for MSE, 0/1 for XENT; kept
+     */
+    public static FisherSource empirical(INDArray features, INDArray targets) {
+        return new FisherSource(features, targets, Labels.EMPIRICAL, 0L, 1, Route.FACTORED, DEFAULT_BATCH_SIZE, BlockBudget.DEFAULT, DataType.DOUBLE);
+    }
+
+    /** The empirical Fisher of a data set's features and labels. */
+    public static FisherSource empirical(DataSet data) {
+        return empirical(data.getFeatures(), Objects.requireNonNull(data.getLabels(), "labels"));
+    }
+
+    /** {@code k} label samples per example (Monte Carlo only; less sampling noise, {@code k}× the backward work). */
+    public FisherSource withSamplesPerExample(int k) {
+        return new FisherSource(features, targets, labels, seed, k, route, batchSize, budget, accumulatorType);
+    }
+
+    /** How the per-example gradients are obtained. */
+    public FisherSource withRoute(Route r) {
+        return new FisherSource(features, targets, labels, seed, samplesPerExample, r, batchSize, budget, accumulatorType);
+    }
+
+    /** Examples per forward/backward pass of the factored route (memory; the result depends on it only through round-off). */
+    public FisherSource withBatchSize(int examples) {
+        return new FisherSource(features, targets, labels, seed, samplesPerExample, route, examples, budget, accumulatorType);
+    }
+
+    /** Largest dense block of the symmetric structures, and whether larger ones keep their diagonal. */
+    public FisherSource withBudget(BlockBudget blockBudget) {
+        return new FisherSource(features, targets, labels, seed, samplesPerExample, route, batchSize, blockBudget, accumulatorType);
+    }
+
+    /** The data type of the factored route's sums and of the resulting blocks ({@code FLOAT} or {@code DOUBLE}). */
+    public FisherSource withAccumulatorType(DataType dataType) {
+        return new FisherSource(features, targets, labels, seed, samplesPerExample, route, batchSize, budget, dataType);
+    }
+
+    public Labels labels() {
+        return labels;
+    }
+
+    /** The seed of the label draws (Monte Carlo only). */
+    public long seed() {
+        return seed;
+    }
+
+    public int samplesPerExample() {
+        return samplesPerExample;
+    }
+
+    public Route route() {
+        return route;
+    }
+
+    public int batchSize() {
+        return batchSize;
+    }
+
+    public BlockBudget budget() {
+        return budget;
+    }
+
+    public DataType accumulatorType() {
+        return accumulatorType;
+    }
+
+    /** Number of examples {@code N}. */
+    public long examples() {
+        return features.size(0);
+    }
+
+    // ------------------------------------------------------------------ structures
+
+    /** {@link #symmetric(MultiLayerNetwork, SymmetrySpec, Progress)} without progress reports. */
+    public Curvature symmetric(MultiLayerNetwork net, SymmetrySpec spec) {
+        return symmetric(net, spec, Progress.NONE);
+    }
+
+    /** {@link #diagonal(MultiLayerNetwork, SymmetrySpec, Progress)} without progress reports. */
+    public Curvature diagonal(MultiLayerNetwork net, SymmetrySpec leaves) {
+        return diagonal(net, leaves, Progress.NONE);
+    }
+
+    /** The diagonal Fisher on all of the network's parameters ({@link #diagonal(MultiLayerNetwork, SymmetrySpec, Progress)}). */
+    public Curvature diagonal(MultiLayerNetwork net, Progress progress) {
+        return diagonal(net, new SymmetrySpec(List.of(), ParameterLayout.of(net).leafSpecs()), progress);
+    }
+
+    /** {@link #kfac(MultiLayerNetwork, SymmetrySpec, Progress)} without progress reports. */
+    public KroneckerCurvature kfac(MultiLayerNetwork net, SymmetrySpec leaves) {
+        return kfac(net, leaves, Progress.NONE);
+    }
+
+    /**
+     * The symmetry-averaged Fisher {@code F = (1/N) Σ_i R2(g_i, g_i)} in the structure of {@code spec}, accumulated
+     * batch by batch ({@link SymmetricFisherAccumulator}) or, per example, by {@link OrbitAverage#secondMoment}.
+     *
+     * @param net  a network the {@link NetworkWalk} understands; not modified
+     * @param spec the leaves and groups of the result (any subset of the network's leaves)
+     * @throws UnsupportedLayerException naming the layer if the network is not supported
+     * @throws IllegalArgumentException  if shapes do not fit or a block is over budget
+     * @throws ArithmeticException       if the network produces NaN or infinite gradients
+     */
+    public Curvature symmetric(MultiLayerNetwork net, SymmetrySpec spec, Progress progress) {
+        Objects.requireNonNull(progress, "progress");
+        if (route == Route.PER_EXAMPLE) {
+            return perExampleSymmetric(net, spec, progress);
+        }
+        SymmetricFisherAccumulator accumulator = new SymmetricFisherAccumulator(KindDecomposition.of(spec), budget, accumulatorType);
+        forEachBatch(net, spec, (batch, done) -> {
+            accumulator.add(batch);
+            progress.update(done, examples());
+        });
+        return accumulator.estimate();
+    }
+
+    /**
+     * The symmetry-averaged Fisher of the unit-rescaled parameters, {@code F ≈ S F' S} ({@link ScaledCurvature}): for
+     * each leaf axis that carries a group, the scale of index {@code k} is the root mean square over the examples of that
+     * axis's gradient factor, {@code r_k = sqrt((1/N) Σ_i u_{i,k}²)} (for {@code W_l}'s unit axis and {@code b_l} the
+     * backpropagated error {@code δ_l}, for {@code W_{l+1}}'s input axis the unit's activation), floored at
+     * {@value #SCALE_FLOOR} times the axis mean so a dead unit stays finite; free axes are not rescaled. A parameter's
+     * scale is the product over its leaf's axes, and {@code F'} is the orbit average of the rescaled factors
+     * {@code u_{i,k} / r_k}. Both passes see the same labels.
+     *
+     * <p>Why: averaging over permutations gives every unit of a layer the same curvature, so the plain symmetric Fisher
+     * cannot tell a busy unit from a dead one; averaging in rescaled coordinates keeps each unit's own scale (our design
+     * choice for pruning, not the paper's; docs/BENCHMARKS.md, pruning).
+     *
+     * @throws UnsupportedOperationException on the per-example route (the scales come from the factors)
+     */
+    public ScaledCurvature unitScaledSymmetric(MultiLayerNetwork net, SymmetrySpec spec, Progress progress) {
+        Objects.requireNonNull(progress, "progress");
+        requireFactored("the unit-scaled symmetric Fisher");
+        List<FactoredGradients> batches = new ArrayList<>();
+        List<List<INDArray>> squares = new ArrayList<>();
+        forEachBatch(net, spec, (g, done) -> {
+            batches.add(g);
+            for (int l = 0; l < spec.leaves().size(); l++) {
+                if (squares.size() <= l) {
+                    squares.add(new ArrayList<>());
+                }
+                List<INDArray> f = g.leafFactors(l);
+                for (int a = 0; a < f.size(); a++) {
+                    INDArray sq = f.get(a).castTo(DataType.DOUBLE);
+                    sq = sq.mul(sq).sum(0);
+                    if (squares.get(l).size() <= a) {
+                        squares.get(l).add(sq);
+                    } else {
+                        squares.get(l).get(a).addi(sq);
+                    }
+                }
+            }
+        });
+        long n = examples();
+        // per leaf and axis: the scale vector (ones on free axes)
+        List<List<INDArray>> axisScales = new ArrayList<>();
+        for (int l = 0; l < spec.leaves().size(); l++) {
+            LeafSpec leaf = spec.leaves().get(l);
+            List<INDArray> perAxis = new ArrayList<>();
+            for (int a = 0; a < leaf.rank(); a++) {
+                if (leaf.label(a).isFree()) {
+                    perAxis.add(Nd4j.ones(DataType.DOUBLE, leaf.size(a)));
+                } else {
+                    INDArray rms = Transforms.sqrt(squares.get(l).get(a).div(n), false);
+                    double floor = SCALE_FLOOR * rms.meanNumber().doubleValue();
+                    perAxis.add(Transforms.max(rms, floor > 0 ? floor : 1.0, false));
+                }
+            }
+            axisScales.add(perAxis);
+        }
+        SymmetricFisherAccumulator accumulator = new SymmetricFisherAccumulator(KindDecomposition.of(spec), budget, accumulatorType);
+        long done = 0;
+        for (FactoredGradients g : batches) {
+            List<List<INDArray>> scaled = new ArrayList<>();
+            for (int l = 0; l < spec.leaves().size(); l++) {
+                List<INDArray> f = g.leafFactors(l);
+                List<INDArray> s = new ArrayList<>();
+                for (int a = 0; a < f.size(); a++) {
+                    s.add(f.get(a).castTo(DataType.DOUBLE).divRowVector(axisScales.get(l).get(a).reshape(1, f.get(a).size(1))));
+                }
+                scaled.add(s);
+            }
+            accumulator.add(new FactoredGradients(spec, scaled, g.count()));
+            done += g.count() / samplesPerExample;
+            progress.update(done, n);
+        }
+        Map<String, INDArray> scaleByLeaf = new LinkedHashMap<>();
+        for (int l = 0; l < spec.leaves().size(); l++) {
+            LeafSpec leaf = spec.leaves().get(l);
+            List<INDArray> perAxis = axisScales.get(l);
+            INDArray value = perAxis.get(0);
+            if (leaf.rank() == 2) {
+                value = perAxis.get(0).reshape(leaf.size(0), 1).mmul(perAxis.get(1).reshape(1, leaf.size(1)));
+            }
+            scaleByLeaf.put(leaf.name(), value);
+        }
+        INDArray scale = Nd4j.zeros(DataType.DOUBLE, spec.parameterCount());
+        for (LeafSpec leaf : spec.leaves()) {
+            KindDecomposition.addToLeaf(scale, leaf, scaleByLeaf.get(leaf.name()));
+        }
+        return new ScaledCurvature(accumulator.estimate(), scale);
+    }
+
+    /**
+     * The diagonal Fisher {@code diag(F)_q = (1/N) Σ_i g_{i,q}²} on the leaves of {@code leaves} (their labels are
+     * ignored), as a {@link DiagonalCurvature} (every parameter its own kind, {@code SIGN} on every axis). On the factored
+     * route straight from the factors: {@code Σ_i g_i² = (A ∘ A)ᵀ (Δ ∘ Δ)} for a weight, {@code Σ_i δ_i²} for a bias,
+     * one product per batch; no loop over parameters.
+     *
+     * @param leaves the parameter leaves, e.g. the network's layout or a last-layer subset
+     */
+    public Curvature diagonal(MultiLayerNetwork net, SymmetrySpec leaves, Progress progress) {
+        Objects.requireNonNull(progress, "progress");
+        SymmetrySpec free = new SymmetrySpec(List.of(), leaves.leaves().stream().map(l -> l.withLabels(freeLabels(l))).toList());
+        INDArray diagonal = Nd4j.zeros(DataType.DOUBLE, free.parameterCount());
+        if (route == Route.PER_EXAMPLE) {
+            forEachPerExampleChunk(net, (g, done) -> {
+                INDArray restricted = restrict(net, free, g);
+                diagonal.addi(restricted.mul(restricted).sum(0));
+                progress.update(done, examples());
+            });
+            return DiagonalCurvature.of(free, diagonal.divi(examples() * samplesPerExample));
+        }
+        List<INDArray> sums = new ArrayList<>();
+        for (LeafSpec leaf : free.leaves()) {
+            sums.add(Nd4j.zeros(DataType.DOUBLE, leaf.shape()));
+        }
+        forEachBatch(net, free, (batch, done) -> {
+            for (int l = 0; l < free.leaves().size(); l++) {
+                List<INDArray> f = batch.leafFactors(l);
+                INDArray last = f.get(f.size() - 1).castTo(DataType.DOUBLE);
+                INDArray deltaSquared = last.mul(last);
+                if (f.size() == 2) {
+                    INDArray a = f.get(0).castTo(DataType.DOUBLE);
+                    sums.get(l).addi(a.mul(a).transpose().mmul(deltaSquared));
+                } else {
+                    sums.get(l).addi(deltaSquared.sum(0));
+                }
+            }
+            progress.update(done, examples());
+        });
+        long rows = examples() * samplesPerExample;
+        for (int l = 0; l < free.leaves().size(); l++) {
+            KindDecomposition.addToLeaf(diagonal, free.leaves().get(l), sums.get(l).divi(rows));
+        }
+        return DiagonalCurvature.of(free, diagonal);
+    }
+
+    /**
+     * K-FAC, {@code F ≈ ⊕_l A_l ⊗ G_l} over the network's layers ({@link KroneckerCurvature}):
+     * {@code A_l = (1/N) Σ_i ā_i ā_iᵀ} of the bias-augmented layer inputs {@code ā = [a; 1]} and
+     * {@code G_l = (1/N) Σ_i δ_i δ_iᵀ} of the errors at the layer's pre-activation, both from the gradient factors (rows
+     * {@code N·k} with Monte Carlo samples). Accumulated in float64.
+     *
+     * @param leaves the layers' leaves (weight and, where the layer has one, bias), e.g. the network's layout
+     * @throws UnsupportedOperationException on the per-example route (K-FAC is built from the factors)
+     * @throws IllegalArgumentException      if a leaf set holds a bias without its weight or a parameter that is not a
+     *                                       dense layer's
+     */
+    public KroneckerCurvature kfac(MultiLayerNetwork net, SymmetrySpec leaves, Progress progress) {
+        Objects.requireNonNull(progress, "progress");
+        requireFactored("K-FAC");
+        NetworkWalk walk = NetworkWalk.of(net);
+        SymmetrySpec free = new SymmetrySpec(List.of(), leaves.leaves().stream().map(l -> l.withLabels(freeLabels(l))).toList());
+        // per layer: the index of its weight and bias leaf in the spec
+        Map<Integer, int[]> layers = new LinkedHashMap<>();
+        for (int i = 0; i < free.leaves().size(); i++) {
+            NetworkWalk.Parameter p = walk.parameter(free.leaves().get(i));
+            int[] wb = layers.computeIfAbsent(p.layer(), k -> new int[] {-1, -1});
+            switch (p.key()) {
+                case "W" -> wb[0] = i;
+                case "b" -> wb[1] = i;
+                default -> throw new IllegalArgumentException("K-FAC handles dense weights and biases, not leaf '" + free.leaves().get(i).name() + "'");
+            }
+        }
+        Map<Integer, INDArray[]> sums = new LinkedHashMap<>();
+        for (Map.Entry<Integer, int[]> e : layers.entrySet()) {
+            int[] wb = e.getValue();
+            if (wb[0] < 0) {
+                throw new IllegalArgumentException("K-FAC needs layer " + e.getKey() + "'s weight with its bias; the leaves hold only '"
+                        + free.leaves().get(wb[1]).name() + "'");
+            }
+            LeafSpec w = free.leaves().get(wb[0]);
+            long rows = w.size(0) + (wb[1] >= 0 ? 1 : 0);
+            sums.put(e.getKey(), new INDArray[] {Nd4j.zeros(DataType.DOUBLE, rows, rows), Nd4j.zeros(DataType.DOUBLE, w.size(1), w.size(1))});
+        }
+        forEachBatch(net, free, (batch, done) -> {
+            for (Map.Entry<Integer, int[]> e : layers.entrySet()) {
+                int[] wb = e.getValue();
+                List<INDArray> f = batch.leafFactors(wb[0]);
+                INDArray a = f.get(0).castTo(DataType.DOUBLE);
+                INDArray delta = f.get(1).castTo(DataType.DOUBLE);
+                if (wb[1] >= 0) {
+                    a = Nd4j.hstack(a, Nd4j.ones(DataType.DOUBLE, a.size(0), 1));
+                }
+                INDArray[] s = sums.get(e.getKey());
+                s[0].addi(a.transpose().mmul(a));
+                s[1].addi(delta.transpose().mmul(delta));
+            }
+            progress.update(done, examples());
+        });
+        double rows = (double) examples() * samplesPerExample;
+        List<KroneckerCurvature.LayerBlock> blocks = new ArrayList<>();
+        for (Map.Entry<Integer, int[]> e : layers.entrySet()) {
+            int[] wb = e.getValue();
+            INDArray[] s = sums.get(e.getKey());
+            blocks.add(new KroneckerCurvature.LayerBlock(free.leaves().get(wb[0]).name(), wb[1] >= 0 ? free.leaves().get(wb[1]).name() : null,
+                    s[0].divi(rows), s[1].divi(rows)));
+        }
+        return KroneckerCurvature.of(free, blocks);
+    }
+
+    // ------------------------------------------------------------------ passes over the data
+
+    @FunctionalInterface
+    private interface BatchConsumer {
+        void accept(FactoredGradients batch, long examplesDone);
+    }
+
+    /** The factored route: the gradient factors of every batch in order, with the labels of this source. */
+    private void forEachBatch(MultiLayerNetwork net, SymmetrySpec spec, BatchConsumer consumer) {
+        PerExampleFactors factors = PerExampleFactors.of(net);
+        if (labels == Labels.EMPIRICAL && targets.size(1) != factors.outputCount()) {
+            throw new IllegalArgumentException("the empirical Fisher needs targets [" + examples() + ", " + factors.outputCount() + "], one row per example; got "
+                    + Arrays.toString(targets.shape()));
+        }
+        long n = examples();
+        Random random = new Random(seed);
+        for (long start = 0; start < n; start += batchSize) {
+            long end = Math.min(n, start + batchSize);
+            INDArray x = features.get(NDArrayIndex.interval(start, end), NDArrayIndex.all());
+            consumer.accept(labels == Labels.MONTE_CARLO
+                    ? factors.withSampledLabels(x, samplesPerExample, random, spec)
+                    : factors.withLabels(x, targets.get(NDArrayIndex.interval(start, end), NDArrayIndex.all()), spec), end);
+        }
+    }
+
+    private void requireFactored(String what) {
+        if (route != Route.FACTORED) {
+            throw new UnsupportedOperationException(what + " is built from the gradient factors: use Route.FACTORED");
+        }
+    }
+
+    @FunctionalInterface
+    private interface ChunkConsumer {
+        /** @param gradients {@code [rows, P]} float64 per-example gradients in {@code params()} order */
+        void accept(INDArray gradients, long examplesDone);
+    }
+
+    /**
+     * The per-example route: chunks of {@value #PER_EXAMPLE_CHUNK} examples (times {@code k} label samples), one DL4J
+     * backward pass each; the labels are drawn for all examples at once from {@code new Random(seed)}, the same draws as
+     * the factored route's.
+     */
+    private void forEachPerExampleChunk(MultiLayerNetwork net, ChunkConsumer consumer) {
+        DataType type = net.params().dataType();
+        INDArray x = NetworkWalk.repeatRows(features.castTo(type), samplesPerExample);
+        INDArray y = labels == Labels.EMPIRICAL ? targets.castTo(DataType.DOUBLE)
+                : PerExampleFactors.of(net).sampleLabels(features.castTo(type), samplesPerExample, new Random(seed)).castTo(DataType.DOUBLE);
+        long n = x.size(0);
+        for (long start = 0; start < n; start += PER_EXAMPLE_CHUNK) {
+            long end = Math.min(n, start + PER_EXAMPLE_CHUNK);
+            INDArray xs = x.get(NDArrayIndex.interval(start, end), NDArrayIndex.all()).dup();
+            INDArray ys = y.get(NDArrayIndex.interval(start, end), NDArrayIndex.all()).dup();
+            consumer.accept(Gradients.perExample(net, new DataSet(xs, ys)).castTo(DataType.DOUBLE), end / samplesPerExample);
+        }
+    }
+
+    private Curvature perExampleSymmetric(MultiLayerNetwork net, SymmetrySpec spec, Progress progress) {
+        KindDecomposition kinds = KindDecomposition.of(spec);
+        long rows = examples() * samplesPerExample;
+        Curvature[] sum = {null};
+        forEachPerExampleChunk(net, (g, done) -> {
+            INDArray restricted = restrict(net, spec, g);
+            Curvature part = OrbitAverage.secondMoment(kinds, restricted, budget).scale((double) g.size(0) / rows);
+            sum[0] = sum[0] == null ? part : sum[0].plus(part);
+            progress.update(done, examples());
+        });
+        return sum[0];
+    }
+
+    /** The columns of full per-example gradients ({@code [rows, P_net]}) that belong to {@code spec}'s leaves, in its layout. */
+    private static INDArray restrict(MultiLayerNetwork net, SymmetrySpec spec, INDArray gradients) {
+        ParameterLayout layout = ParameterLayout.of(net);
+        if (spec.parameterCount() == layout.parameterCount() && spec.leaves().stream().allMatch(l -> l.offset() == layout.leaf(l.name()).offset())) {
+            return gradients;
+        }
+        INDArray out = Nd4j.zeros(DataType.DOUBLE, gradients.size(0), spec.parameterCount());
+        for (LeafSpec leaf : spec.leaves()) {
+            ParameterLeaf source = layout.leaf(leaf.name());
+            out.get(NDArrayIndex.all(), NDArrayIndex.interval(leaf.offset(), leaf.offset() + leaf.length()))
+                    .assign(gradients.get(NDArrayIndex.all(), NDArrayIndex.interval(source.offset(), source.offset() + source.length())));
+        }
+        return out;
+    }
+
+    private static List<org.symcurv.core.symmetry.AxisLabel> freeLabels(LeafSpec leaf) {
+        List<org.symcurv.core.symmetry.AxisLabel> labels = new ArrayList<>();
+        for (int a = 0; a < leaf.rank(); a++) {
+            labels.add(org.symcurv.core.symmetry.AxisLabel.FREE);
+        }
+        return labels;
+    }
+
+    /** A short description for reports, e.g. "Monte Carlo Fisher from gradient factors, 2,000 examples, seed 7". */
+    public String describe() {
+        String how = route == Route.FACTORED ? "from gradient factors" : "from per-example gradients";
+        String samples = samplesPerExample == 1 ? "" : String.format(Locale.ROOT, ", %d labels per example", samplesPerExample);
+        return labels == Labels.MONTE_CARLO
+                ? String.format(Locale.ROOT, "Monte Carlo Fisher %s, %,d examples%s, seed %d", how, examples(), samples, seed)
+                : String.format(Locale.ROOT, "empirical Fisher %s, %,d examples", how, examples());
+    }
+
+    @Override
+    public String toString() {
+        return "FisherSource[" + describe() + ", batch " + batchSize + ", " + budget + ", " + accumulatorType + "]";
+    }
+}
