@@ -200,8 +200,11 @@ public final class KroneckerCurvature {
 
     /** The diagonal of a square matrix as a float64 vector. */
     private static INDArray diagonalOf(INDArray m) {
-        long n = m.size(0);
-        return m.castTo(DataType.DOUBLE).dup('c').reshape(n * n).get(NDArrayIndex.interval(0, n + 1, n * n)).dup();
+        double[] d = new double[Math.toIntExact(m.size(0))];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = m.getDouble(i, i);
+        }
+        return Nd4j.createFromArray(d);
     }
 
     /** {@code diag S}: {@code A_ii G_jj} for {@code M[i, j]}. A new {@code [P]} vector, float64. */
