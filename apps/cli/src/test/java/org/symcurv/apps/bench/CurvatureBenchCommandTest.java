@@ -85,14 +85,20 @@ class CurvatureBenchCommandTest {
         assertEquals(1, architectures.size());
         JsonNode a = architectures.get(0);
         assertEquals(P, a.get("parameters").asLong());
-        assertEquals(List.of("dense", "perm", "signed-perm", "sign", "orth", "diagonal"), methodNames(a));
+        assertEquals(List.of("dense", "perm", "signed-perm", "sign", "orth", "diagonal", "kfac"), methodNames(a));
         for (JsonNode m : a.get("methods")) {
-            for (String key : List.of("storedFloats", "structureErrorHessian", "structureErrorGgn")) {
-                assertTrue(m.get(key).isNumber(), m.get("method") + " " + key);
+            // K-FAC is not a projection: it has no structure/estimation split, only total errors
+            boolean kfac = m.get("method").asText().equals("kfac");
+            assertTrue(m.get("storedFloats").isNumber(), m.get("method") + " storedFloats");
+            for (String key : List.of("structureErrorHessian", "structureErrorGgn")) {
+                assertTrue(kfac ? m.get(key).isNull() : m.get(key).isNumber(), m.get("method") + " " + key);
             }
             assertEquals(1, m.get("fisher").size());
             for (JsonNode f : m.get("fisher")) {
-                for (String key : List.of("estimationErrorHessian", "estimationErrorGgn", "totalErrorHessian", "totalErrorGgn")) {
+                for (String key : List.of("estimationErrorHessian", "estimationErrorGgn")) {
+                    assertTrue(kfac ? f.get(key).isNull() : f.get(key).isNumber() && f.get(key).asDouble() >= 0, m.get("method") + " " + key);
+                }
+                for (String key : List.of("totalErrorHessian", "totalErrorGgn")) {
                     assertTrue(f.get(key).isNumber() && f.get(key).asDouble() >= 0, m.get("method") + " " + key);
                 }
                 assertEquals(2, f.get("steps").size());
@@ -127,6 +133,8 @@ class CurvatureBenchCommandTest {
         assertEquals(method(a, "signed-perm").get("storedFloats").asLong(), method(a, "orth").get("storedFloats").asLong());
         // K-FAC for 49-4-4-10: (49+1)² + 4² + (4+1)² + 4² + (4+1)² + 10²
         assertEquals(50L * 50 + 16 + 25 + 16 + 25 + 100, costJson.get("kfacFloats").asLong());
+        // the fidelity row's K-FAC operator for 4-3-3-10: (4+1)² + 3² + (3+1)² + 3² + (3+1)² + 10²
+        assertEquals(25L + 9 + 16 + 9 + 16 + 100, method(a, "kfac").get("storedFloats").asLong());
     }
 
     @Test
@@ -216,5 +224,7 @@ class CurvatureBenchCommandTest {
         assertNotNull(node);
     }
 
-    private static final List<String> NULLABLE = List.of("exactSymmetry", "selfChecks", "failure", "OMP_NUM_THREADS", "memTotalKiB");
+    /** Keys that may be null (K-FAC's structure and estimation errors are checked to be null in jsonHasEveryMethodWithFiniteNumbers). */
+    private static final List<String> NULLABLE = List.of("exactSymmetry", "selfChecks", "failure", "OMP_NUM_THREADS", "memTotalKiB",
+            "structureErrorHessian", "structureErrorGgn", "estimationErrorHessian", "estimationErrorGgn");
 }
