@@ -23,12 +23,10 @@ import org.symcurv.apps.common.ModelFiles;
 import org.symcurv.core.data.AtomicFiles;
 import org.symcurv.core.data.FashionMnist;
 import org.symcurv.core.data.ImageDataSet;
-import org.symcurv.core.model.DiagonalFisher;
-import org.symcurv.core.model.FisherEstimation;
+import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.SymmetrySpec;
 import org.symcurv.pruning.Compensation;
-import org.symcurv.pruning.FisherSource;
 import org.symcurv.pruning.FisherSources;
 import org.symcurv.pruning.NeuronPruner;
 import org.symcurv.pruning.ObsDamping;
@@ -314,8 +312,8 @@ public final class DefaultsBenchCommand implements Callable<Integer> {
             SymmetrySpec posteriorSpec = LaplaceFit.posteriorSpec(net, v.structure(), v.subset(), null);
             String key = v.structure() + "-" + v.subset();
             Curvature fisher = fishers.computeIfAbsent(key, k -> v.structure() == LaplaceFit.Structure.DIAGONAL
-                    ? DiagonalFisher.estimate(net, posteriorSpec, fisherData.features(), seed, FisherEstimation.DEFAULT_BATCH_SIZE)
-                    : FisherEstimation.monteCarlo(seed).withAccumulatorType(DataType.DOUBLE).estimate(net, posteriorSpec, fisherData.features(), null));
+                    ? FisherSource.monteCarlo(fisherData.features(), seed).diagonal(net, posteriorSpec)
+                    : FisherSource.monteCarlo(fisherData.features(), seed).symmetric(net, posteriorSpec));
             INDArray mean = LaplaceFit.mean(net, posteriorSpec);
             PriorPrecision prior = v.prior().equals("marglik")
                     ? MarginalLikelihood.maximizeScalar(fisher, train.size(), mean, logLikelihood).prior()
