@@ -48,13 +48,14 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
      * @param invariantLearningRate the peak rate of the Adam-style invariant part (it follows the schedule's shape); 0: the
      *                              chain's own rate
      */
-    public record Settings(Options options, org.symcurv.core.symmetry.GroupType groupType, double invariantLearningRate)
-            implements TransformSettings {
+    public record Settings(Options options, org.symcurv.core.symmetry.GroupType groupType, double invariantLearningRate,
+                           MatrixGroups matrixGroups) implements TransformSettings {
         /** {@link Options#DEFAULT} with groups inferred and the invariant part at 2e-3. */
-        public static final Settings DEFAULT = new Settings(Options.DEFAULT, null, 2e-3);
+        public static final Settings DEFAULT = new Settings(Options.DEFAULT, null, 2e-3, MatrixGroups.INFERRED);
 
         public Settings {
             Objects.requireNonNull(options, "options");
+            Objects.requireNonNull(matrixGroups, "matrixGroups");
             if (!(invariantLearningRate >= 0) || Double.isInfinite(invariantLearningRate)) {
                 throw new IllegalArgumentException("the invariant part's learning rate must be ≥ 0 (0: the main rate), got "
                         + invariantLearningRate);
@@ -62,21 +63,28 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
         }
 
         public Settings withOptions(Options o) {
-            return new Settings(o, groupType, invariantLearningRate);
+            return new Settings(o, groupType, invariantLearningRate, matrixGroups);
         }
 
         public Settings withGroupType(org.symcurv.core.symmetry.GroupType type) {
-            return new Settings(options, type, invariantLearningRate);
+            return new Settings(options, type, invariantLearningRate, matrixGroups);
         }
 
         public Settings withInvariantLearningRate(double rate) {
-            return new Settings(options, groupType, rate);
+            return new Settings(options, groupType, rate, matrixGroups);
         }
 
-        /** The spec this link preconditions over: the target's inferred groups, retyped when {@link #groupType} is set. */
+        public Settings withMatrixGroups(MatrixGroups groups) {
+            return new Settings(options, groupType, invariantLearningRate, groups);
+        }
+
+        /**
+         * The spec this link preconditions over: the target's inferred groups, retyped when {@link #groupType} is set, with
+         * the axes {@link #matrixGroups} frees.
+         */
         public SymmetrySpec spec(Target target) {
             SymmetrySpec spec = target.groups().get();
-            return groupType == null ? spec : spec.withGroupType(groupType);
+            return matrixGroups.apply(groupType == null ? spec : spec.withGroupType(groupType));
         }
 
         @Override
@@ -100,20 +108,28 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
      *                           moves every unit's weights together by {@code η} per input and kills ReLU layers)
      */
     public record Options(double beta1, double beta2, Damping damping, int refreshInterval, int statisticsInterval,
-                          InvariantPolicy invariantPolicy, double adamEpsilon, double invariantScale) {
+                          InvariantPolicy invariantPolicy, double adamEpsilon, double invariantScale, double dampingFloor,
+                          WeightMoment weightMoment, Form form) {
         /**
-         * β1 0.9, β2 0.99, damping 1e-2 per block, refresh every 10 steps, statistics every step, Adam on {@code κ0}
-         * (the numpy prototype's settings, symmetry-curvature.md section 5.1).
+         * β1 0.9, β2 0.99, damping 1e-2 per block with a floor of 1e-2 of the global shift, refresh every 10 steps,
+         * statistics every step, Adam on {@code κ0}, {@code S_w} of the current weights, the eigen form (the numpy
+         * prototype's settings, symmetry-curvature.md section 5.1, plus the floor that keeps zero blocks moving).
          */
-        public static final Options DEFAULT = new Options(0.9, 0.99, Damping.perBlock(1e-2), 10, 1, InvariantPolicy.ADAM, 1e-8, 1.0);
+        public static final Options DEFAULT = new Options(0.9, 0.99, Damping.perBlock(1e-2), 10, 1, InvariantPolicy.ADAM, 1e-8, 1.0,
+                1e-2, WeightMoment.CURRENT, Form.EIGEN);
 
         public Options {
             Vectors.requireProbability(beta1, "β1");
             Vectors.requireProbability(beta2, "β2");
             Objects.requireNonNull(damping, "damping");
             Objects.requireNonNull(invariantPolicy, "invariantPolicy");
+            Objects.requireNonNull(weightMoment, "weightMoment");
+            Objects.requireNonNull(form, "form");
             Vectors.requirePositive(adamEpsilon, "Adam ε");
             Vectors.requirePositive(invariantScale, "invariant-part scale");
+            if (!(dampingFloor >= 0 && dampingFloor <= 1)) {
+                throw new IllegalArgumentException("the damping floor is a fraction of the global shift in [0, 1], got " + dampingFloor);
+            }
             if (refreshInterval < 1 || statisticsInterval < 1) {
                 throw new IllegalArgumentException("refresh and statistics intervals must be at least 1 step, got "
                         + refreshInterval + " and " + statisticsInterval);
@@ -127,28 +143,68 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
         }
 
         public Options withBetas(double b1, double b2) {
-            return new Options(b1, b2, damping, refreshInterval, statisticsInterval, invariantPolicy, adamEpsilon, invariantScale);
+            return new Options(b1, b2, damping, refreshInterval, statisticsInterval, invariantPolicy, adamEpsilon, invariantScale,
+                    dampingFloor, weightMoment, form);
         }
 
         public Options withDamping(Damping d) {
-            return new Options(beta1, beta2, d, refreshInterval, statisticsInterval, invariantPolicy, adamEpsilon, invariantScale);
+            return new Options(beta1, beta2, d, refreshInterval, statisticsInterval, invariantPolicy, adamEpsilon, invariantScale,
+                    dampingFloor, weightMoment, form);
         }
 
         public Options withRefreshInterval(int k) {
-            return new Options(beta1, beta2, damping, k, statisticsInterval, invariantPolicy, adamEpsilon, invariantScale);
+            return new Options(beta1, beta2, damping, k, statisticsInterval, invariantPolicy, adamEpsilon, invariantScale,
+                    dampingFloor, weightMoment, form);
         }
 
-        public Options withStatisticsInterval(int s) {
-            return new Options(beta1, beta2, damping, refreshInterval, s, invariantPolicy, adamEpsilon, invariantScale);
+        public Options withStatisticsInterval(int n) {
+            return new Options(beta1, beta2, damping, refreshInterval, n, invariantPolicy, adamEpsilon, invariantScale,
+                    dampingFloor, weightMoment, form);
         }
 
         public Options withInvariantScale(double c) {
-            return new Options(beta1, beta2, damping, refreshInterval, statisticsInterval, invariantPolicy, adamEpsilon, c);
+            return new Options(beta1, beta2, damping, refreshInterval, statisticsInterval, invariantPolicy, adamEpsilon, c,
+                    dampingFloor, weightMoment, form);
         }
 
         public Options withInvariantPolicy(InvariantPolicy policy) {
-            return new Options(beta1, beta2, damping, refreshInterval, statisticsInterval, policy, adamEpsilon, invariantScale);
+            return new Options(beta1, beta2, damping, refreshInterval, statisticsInterval, policy, adamEpsilon, invariantScale,
+                    dampingFloor, weightMoment, form);
         }
+
+        /** Per-block shifts at least {@code φ} times the global one ({@code 0}: none, the core estimator's per-block damping). */
+        public Options withDampingFloor(double floor) {
+            return new Options(beta1, beta2, damping, refreshInterval, statisticsInterval, invariantPolicy, adamEpsilon, invariantScale,
+                    floor, weightMoment, form);
+        }
+
+        public Options withWeightMoment(WeightMoment moment) {
+            return new Options(beta1, beta2, damping, refreshInterval, statisticsInterval, invariantPolicy, adamEpsilon, invariantScale,
+                    dampingFloor, moment, form);
+        }
+
+        public Options withForm(Form f) {
+            return new Options(beta1, beta2, damping, refreshInterval, statisticsInterval, invariantPolicy, adamEpsilon, invariantScale,
+                    dampingFloor, weightMoment, f);
+        }
+    }
+
+    /** Which {@code S_w} the estimate uses. */
+    public enum WeightMoment {
+        /** {@code S_w = R2(δ_w, δ_w)} of the current weights (the paper's estimate). */
+        CURRENT,
+        /** {@code S_w := I}: then {@code H⁻¹ = S_g^{-1/2~}} (one-sided Shampoo on each block; Muon when also β2 = 0). */
+        IDENTITY,
+        /** {@code S_w} an EMA (rate β2, bias-corrected) of {@code R2(δ_w, δ_w)}, updated with {@code S_g}. */
+        AVERAGED
+    }
+
+    /** How {@code H⁻¹} is formed from {@code S_w + δI} (both exact; they differ in cost and round-off). */
+    public enum Form {
+        /** {@code R = (S_w + δI)^{1/2}} by eigendecomposition; {@code H⁻¹ = R (R S_g R)^{-1/2~} R}. */
+        EIGEN,
+        /** {@code L Lᵀ = S_w + δI} by Cholesky; {@code H⁻¹ = L (Lᵀ S_g L)^{-1/2~} Lᵀ} (no decomposition of {@code S_w}). */
+        CHOLESKY
     }
 
     /**
@@ -161,12 +217,15 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
      *                              kinds not preconditioned by the estimate)
      * @param invariantSecondMoment {@code v_t}, {@code [P]}, under {@link InvariantPolicy#ADAM}; otherwise null
      * @param inverse               the last {@code H⁻¹} blocks, per kind as {@code gradientMoment}; null before the first step
+     * @param weightMoment          under {@link WeightMoment#AVERAGED}, the EMA of {@code R2(δ_w, δ_w)} without bias
+     *                              correction, per kind as {@code gradientMoment}; otherwise null
      */
     public record State(long count, long statisticsCount, INDArray momentum, INDArray invariantMomentum, List<INDArray> gradientMoment,
-                        INDArray invariantSecondMoment, List<INDArray> inverse) {
+                        INDArray invariantSecondMoment, List<INDArray> inverse, List<INDArray> weightMoment) {
         public State {
             gradientMoment = java.util.Collections.unmodifiableList(new ArrayList<>(gradientMoment));
             inverse = inverse == null ? null : java.util.Collections.unmodifiableList(new ArrayList<>(inverse));
+            weightMoment = weightMoment == null ? null : java.util.Collections.unmodifiableList(new ArrayList<>(weightMoment));
         }
     }
 
@@ -205,7 +264,14 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
             moments.add(active[k] ? Nd4j.zeros(type, layout.familySize(), layout.copies(), layout.copies()) : null);
         }
         INDArray v = options.invariantPolicy() == InvariantPolicy.ADAM ? Nd4j.zeros(type, w.length()) : null;
-        return new State(0, 0, Nd4j.zeros(type, w.length()), Nd4j.zeros(type, w.length()), moments, v, null);
+        List<INDArray> weights = null;
+        if (options.weightMoment() == WeightMoment.AVERAGED) {
+            weights = new ArrayList<>();
+            for (INDArray b : moments) {
+                weights.add(b == null ? null : b.dup());
+            }
+        }
+        return new State(0, 0, Nd4j.zeros(type, w.length()), Nd4j.zeros(type, w.length()), moments, v, null, weights);
     }
 
     @Override
@@ -242,13 +308,28 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
             }
         }
 
+        List<INDArray> weightMoments = state.weightMoment();
+        if (weightMoments != null && statistics) {
+            // S_w ← β2 S_w + (1-β2) R2(δ_w, δ_w), on the statistics steps of S_g
+            INDArray deltaW = w.sub(OrbitAverage.firstOrder(kinds, w));
+            weightMoments = new ArrayList<>(weightMoments);
+            for (int k = 0; k < active.length; k++) {
+                if (active[k]) {
+                    INDArray next = gram(kinds.copyMatrix(k, deltaW)).muli((1 - b2) / kinds.kinds().get(k).dimension());
+                    INDArray old = weightMoments.get(k);
+                    Nd4j.getBlasWrapper().level1().axpy(old.length(), b2, old.reshape(old.length()), next.reshape(next.length()));
+                    weightMoments.set(k, next);
+                }
+            }
+        }
+
         INDArray v = null;
         if (options.invariantPolicy() == InvariantPolicy.ADAM) {
             v = state.invariantSecondMoment().mul(b2).addi(invariantGradient.mul(invariantGradient).muli(1 - b2));
         }
 
         boolean refresh = state.inverse() == null || (t - 1) % options.refreshInterval() == 0;
-        List<INDArray> inverse = refresh ? inverse(moments, 1.0 / (1 - Math.pow(b2, n)), w) : state.inverse();
+        List<INDArray> inverse = refresh ? inverse(moments, 1.0 / (1 - Math.pow(b2, n)), w, weightMoments) : state.inverse();
 
         // scatter straight into a [1, P] row: KindDecomposition.scatterAdd would allocate and add a row per kind
         INDArray row = Nd4j.zeros(g.dataType(), 1, p);
@@ -264,51 +345,112 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
             INDArray adam = invariant.div(Transforms.sqrt(vHat, true).addi(options.adamEpsilon()));
             out.addi(options.invariantScale() == 1.0 ? adam : adam.muli(options.invariantScale()));
         }
-        return new Update<>(out, new State(t, n, m, invariantMomentum, moments, v, inverse));
+        return new Update<>(out, new State(t, n, m, invariantMomentum, moments, v, inverse, weightMoments));
     }
 
     /**
-     * {@code H⁻¹ = S_w^{1/2~} (S_w^{1/2~} S_g S_w^{1/2~})^{-1/2~} S_w^{1/2~}} on the active kinds, as
-     * {@code TaylorEstimator.inverseHessian} computes it.
+     * {@code H⁻¹ = R (Rᵀ S_g R)^{-1/2~} Rᵀ} on the active kinds with {@code R Rᵀ = S_w + δI}: the symmetric root
+     * {@code R = (S_w + δI)^{1/2}} ({@link Form#EIGEN}, as {@code TaylorEstimator.inverseHessian} computes it) or the
+     * Cholesky factor ({@link Form#CHOLESKY}). Both are the geometric mean {@code (S_w + δI) # S_g⁻¹} (with the middle's
+     * damping), since {@code R (Rᵀ S_g R)^{-1/2} Rᵀ} does not depend on which factor {@code R} is taken.
      *
-     * @param moments    {@code S_g} blocks without bias correction
-     * @param correction the bias correction factor {@code 1/(1-β2^n)}
-     * @param w          the current weights
+     * @param moments       {@code S_g} blocks without bias correction
+     * @param correction    the bias correction factor {@code 1/(1-β2^n)} (also that of an averaged {@code S_w})
+     * @param w             the current weights
+     * @param weightMoments the averaged {@code S_w} blocks without bias correction under {@link WeightMoment#AVERAGED}, else null
      */
-    List<INDArray> inverse(List<INDArray> moments, double correction, INDArray w) {
-        INDArray deltaW = w.sub(OrbitAverage.firstOrder(kinds, w));
+    List<INDArray> inverse(List<INDArray> moments, double correction, INDArray w, List<INDArray> weightMoments) {
         // in the network's precision, as the core estimator works (float32 also sidesteps the faulty float64 kernels, see SymmetricEigen)
         DataType type = w.dataType() == DataType.FLOAT ? DataType.FLOAT : DataType.DOUBLE;
         Damping damping = options.damping();
         double lambda = damping.relative();
         boolean perBlock = damping.scope() == Damping.Scope.PER_BLOCK;
         int count = active.length;
-        WeightSpectrum[] weight = new WeightSpectrum[count];
-        double maxWeight = 0;
-        for (int k = 0; k < count; k++) {
-            if (active[k]) {
-                weight[k] = WeightSpectrum.of(kinds.copyMatrix(k, deltaW).castTo(type), kinds.kinds().get(k).dimension());
-                maxWeight = Math.max(maxWeight, weight[k].max());
-            }
-        }
-        INDArray[] roots = new INDArray[count];
+        INDArray[] roots = rootsOf(w, weightMoments, correction, type, lambda, perBlock);
+        boolean cholesky = options.form() == Form.CHOLESKY && options.weightMoment() != WeightMoment.IDENTITY;
         Spectrum[] middle = new Spectrum[count];
         double maxMiddle = 0;
         for (int k = 0; k < count; k++) {
             if (active[k]) {
-                roots[k] = weight[k].root(lambda, perBlock, lambda * maxWeight);
                 // castTo returns the array itself when the type already matches: multiply out of place
                 INDArray sg = moments.get(k).castTo(type).mul(correction);
-                // LAPACK reads one triangle, so M = R S_g R needs no symmetrisation
-                middle[k] = Spectrum.of(Nd4j.matmul(Nd4j.matmul(roots[k], sg), roots[k]));
+                // LAPACK reads one triangle, so M = Rᵀ S_g R needs no symmetrisation
+                INDArray left = cholesky ? Nd4j.matmul(roots[k], sg, true, false, false) : Nd4j.matmul(roots[k], sg);
+                middle[k] = Spectrum.of(Nd4j.matmul(left, roots[k]));
                 maxMiddle = Math.max(maxMiddle, middle[k].max());
             }
         }
         List<INDArray> out = new ArrayList<>();
         for (int k = 0; k < count; k++) {
-            out.add(active[k] ? middle[k].sandwichPower(roots[k], -0.5, lambda, perBlock, lambda * maxMiddle) : null);
+            out.add(active[k] ? middle[k].sandwichPower(roots[k], -0.5, lambda, perBlock, lambda * maxMiddle, options.dampingFloor()) : null);
         }
         return out;
+    }
+
+    /** The factors {@code R} of {@code S_w + δI} per active kind ({@code [F, m, m]}), by {@link Options#weightMoment} and {@link Options#form}. */
+    private INDArray[] rootsOf(INDArray w, List<INDArray> weightMoments, double correction, DataType type, double lambda, boolean perBlock) {
+        int count = active.length;
+        INDArray[] roots = new INDArray[count];
+        double floor = options.dampingFloor();
+        if (options.weightMoment() == WeightMoment.IDENTITY) {
+            // S_w = I: every block's largest eigenvalue is 1, so δ = λ per block and globally, R = √(1 + λ) I
+            for (int k = 0; k < count; k++) {
+                if (active[k]) {
+                    KindLayout layout = kinds.kinds().get(k);
+                    double r = SymmetricEigen.dampedPower(1.0, 0.5, shift(1.0, lambda, perBlock, lambda, floor));
+                    INDArray eye = Nd4j.eye(layout.copies()).castTo(type).muli(r);
+                    roots[k] = Nd4j.create(type, layout.familySize(), layout.copies(), layout.copies());
+                    for (int i = 0; i < layout.familySize(); i++) {
+                        roots[k].slice(i).assign(eye);
+                    }
+                }
+            }
+            return roots;
+        }
+        INDArray deltaW = options.weightMoment() == WeightMoment.CURRENT ? w.sub(OrbitAverage.firstOrder(kinds, w)) : null;
+        if (options.form() == Form.EIGEN) {
+            WeightSpectrum[] weight = new WeightSpectrum[count];
+            double maxWeight = 0;
+            for (int k = 0; k < count; k++) {
+                if (active[k]) {
+                    weight[k] = deltaW != null
+                            ? WeightSpectrum.of(kinds.copyMatrix(k, deltaW).castTo(type), kinds.kinds().get(k).dimension())
+                            : WeightSpectrum.ofMoment(weightMoments.get(k).castTo(type).mul(correction));
+                    maxWeight = Math.max(maxWeight, weight[k].max());
+                }
+            }
+            for (int k = 0; k < count; k++) {
+                if (active[k]) {
+                    roots[k] = weight[k].root(lambda, perBlock, lambda * maxWeight, floor);
+                }
+            }
+            return roots;
+        }
+        // Cholesky: S_w's blocks themselves, their largest eigenvalues by power iteration (no decomposition)
+        INDArray[] sw = new INDArray[count];
+        double[][] blockMax = new double[count][];
+        double maxWeight = 0;
+        for (int k = 0; k < count; k++) {
+            if (active[k]) {
+                sw[k] = deltaW != null ? gram(kinds.copyMatrix(k, deltaW).castTo(type)).muli(1.0 / kinds.kinds().get(k).dimension())
+                        : weightMoments.get(k).castTo(type).mul(correction);
+                blockMax[k] = new double[(int) sw[k].size(0)];
+                for (int i = 0; i < blockMax[k].length; i++) {
+                    blockMax[k][i] = Factors.largestEigenvalue(sw[k].slice(i));
+                    maxWeight = Math.max(maxWeight, blockMax[k][i]);
+                }
+            }
+        }
+        for (int k = 0; k < count; k++) {
+            if (active[k]) {
+                roots[k] = Nd4j.create(type, sw[k].size(0), sw[k].size(1), sw[k].size(2));
+                for (int i = 0; i < blockMax[k].length; i++) {
+                    double delta = shift(blockMax[k][i], lambda, perBlock, lambda * maxWeight, floor);
+                    roots[k].slice(i).assign(Factors.cholesky(sw[k].slice(i), delta));
+                }
+            }
+        }
+        return roots;
     }
 
     /** {@code ZᵀZ} for a stack {@code [F, D, m]}: one BLAS call with the transpose flag when {@code F = 1} (no copy of {@code Zᵀ}). */
@@ -320,9 +462,12 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
         return Nd4j.gemm(z2, z2, true, false).reshape(1, z.size(2), z.size(2));
     }
 
-    /** The shift of one block: {@code λ·max(s_max, 0)} per block, or the global one. */
-    private static double shift(double blockMax, double relative, boolean perBlock, double globalShift) {
-        return perBlock ? relative * Math.max(blockMax, 0) : globalShift;
+    /**
+     * The shift of one block: per block {@code max(λ·max(s_max, 0), φ·δ_global)} (the floor {@code φ} keeps a block whose
+     * {@code S_w} is zero, e.g. a zero-initialised bias alone in its kind, from being frozen for ever), or the global one.
+     */
+    private static double shift(double blockMax, double relative, boolean perBlock, double globalShift, double floor) {
+        return perBlock ? Math.max(relative * Math.max(blockMax, 0), floor * globalShift) : globalShift;
     }
 
     /**
@@ -365,6 +510,12 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
                         j++;
                     }
                 }
+                if (r == 0) {
+                    // S_w is exactly zero (e.g. the invariant kind, where δ_w has no part): one zero direction keeps the shapes
+                    vectors[i] = Nd4j.zeros(z.dataType(), m, 1);
+                    values[i] = new double[] {0.0};
+                    continue;
+                }
                 INDArray u = r == gramValues.length ? gram.vectors() : gram.vectors().getColumns(kept);
                 vectors[i] = zi.transpose().mmul(u).muliRowVector(Nd4j.createFromArray(inverseSigma).castTo(z.dataType()));
             }
@@ -384,10 +535,15 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
             return max;
         }
 
+        /** The spectrum of a given moment stack {@code [F, m, m]} (no low-rank route). */
+        static WeightSpectrum ofMoment(INDArray stack) {
+            return new WeightSpectrum(stack.size(1), stack.dataType(), null, null, Spectrum.of(stack));
+        }
+
         /** {@code S_w^{1/2~}}, {@code [F, m, m]}. */
-        INDArray root(double relative, boolean perBlock, double globalShift) {
+        INDArray root(double relative, boolean perBlock, double globalShift, double floor) {
             if (full != null) {
-                return full.power(0.5, relative, perBlock, globalShift);
+                return full.power(0.5, relative, perBlock, globalShift, floor);
             }
             INDArray out = Nd4j.create(type, lowRank.length, m, m);
             for (int i = 0; i < lowRank.length; i++) {
@@ -395,7 +551,7 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
                 for (double s : lowRankValues[i]) {
                     blockMax = Math.max(blockMax, s);
                 }
-                double delta = shift(blockMax, relative, perBlock, globalShift);
+                double delta = shift(blockMax, relative, perBlock, globalShift, floor);
                 double base = SymmetricEigen.dampedPower(0, 0.5, delta);
                 double[] c = new double[lowRankValues[i].length];
                 for (int j = 0; j < c.length; j++) {
@@ -443,9 +599,9 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
             return max;
         }
 
-        private double[] powers(int i, double p, double relative, boolean perBlock, double globalShift) {
+        private double[] powers(int i, double p, double relative, boolean perBlock, double globalShift, double floor) {
             double[] s = values[i];
-            double delta = shift(s[s.length - 1], relative, perBlock, globalShift);
+            double delta = shift(s[s.length - 1], relative, perBlock, globalShift, floor);
             double[] f = new double[s.length];
             for (int j = 0; j < f.length; j++) {
                 f[j] = SymmetricEigen.dampedPower(s[j], p, delta);
@@ -454,32 +610,32 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
         }
 
         /** The damped power {@code [F, m, m]}, in the decomposed precision. */
-        INDArray power(double p, double relative, boolean perBlock, double globalShift) {
+        INDArray power(double p, double relative, boolean perBlock, double globalShift, double floor) {
             if (scalars != null) {
                 double[] out = new double[scalars.length];
                 for (int i = 0; i < out.length; i++) {
-                    out[i] = SymmetricEigen.dampedPower(scalars[i], p, shift(scalars[i], relative, perBlock, globalShift));
+                    out[i] = SymmetricEigen.dampedPower(scalars[i], p, shift(scalars[i], relative, perBlock, globalShift, floor));
                 }
                 return Nd4j.createFromArray(out).castTo(type).reshape(out.length, 1, 1);
             }
             INDArray out = Nd4j.create(type, blocks.length, m, m);
             for (int i = 0; i < blocks.length; i++) {
                 INDArray u = blocks[i].vectors();
-                out.slice(i).assign(u.mulRowVector(Nd4j.createFromArray(powers(i, p, relative, perBlock, globalShift)).castTo(type))
+                out.slice(i).assign(u.mulRowVector(Nd4j.createFromArray(powers(i, p, relative, perBlock, globalShift, floor)).castTo(type))
                         .mmul(u.transpose()));
             }
             return out;
         }
 
-        /** {@code A X^{p~} A = (A U) diag(f) (A U)ᵀ} for symmetric {@code A [F, m, m]}: two products per block instead of three. */
-        INDArray sandwichPower(INDArray a, double p, double relative, boolean perBlock, double globalShift) {
+        /** {@code A X^{p~} Aᵀ = (A U) diag(f) (A U)ᵀ} for {@code A [F, m, m]}: two products per block instead of three. */
+        INDArray sandwichPower(INDArray a, double p, double relative, boolean perBlock, double globalShift, double floor) {
             if (scalars != null) {
-                return power(p, relative, perBlock, globalShift).muli(a).muli(a);
+                return power(p, relative, perBlock, globalShift, floor).muli(a).muli(a);
             }
             INDArray out = Nd4j.create(type, blocks.length, m, m);
             for (int i = 0; i < blocks.length; i++) {
                 INDArray q = a.slice(i).mmul(blocks[i].vectors());
-                out.slice(i).assign(q.mulRowVector(Nd4j.createFromArray(powers(i, p, relative, perBlock, globalShift)).castTo(type))
+                out.slice(i).assign(q.mulRowVector(Nd4j.createFromArray(powers(i, p, relative, perBlock, globalShift, floor)).castTo(type))
                         .mmul(q.transpose()));
             }
             return out;
@@ -494,6 +650,9 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
                 .put("invariantSecondMoment", state.invariantSecondMoment()).put("hasInverse", state.inverse() == null ? 0L : 1L);
         if (state.inverse() != null) {
             b.putArrays("inverse", state.inverse());
+        }
+        if (state.weightMoment() != null) {
+            b.putArrays("weightMoment", state.weightMoment());
         }
         return b.build();
     }
@@ -515,16 +674,21 @@ public final class SymmetryPreconditioner implements Preconditioner<SymmetryPrec
         }
         return new State(tree.longValue("count"), tree.longValue("statisticsCount"), tree.array("momentum"),
                 tree.array("invariantMomentum"), moments,
-                tree.arrayOrNull("invariantSecondMoment"), tree.longValue("hasInverse") == 1L ? tree.arrays("inverse") : null);
+                tree.arrayOrNull("invariantSecondMoment"), tree.longValue("hasInverse") == 1L ? tree.arrays("inverse") : null,
+                options.weightMoment() == WeightMoment.AVERAGED ? tree.arrays("weightMoment") : null);
     }
 
     @Override
     public String describe() {
         String invariant = options.invariantPolicy() == InvariantPolicy.ADAM
                 ? String.format(Locale.ROOT, "adam × %.4g", options.invariantScale()) : "damped scalar";
-        return String.format(Locale.ROOT, "symmetry(β1=%s, β2=%s, damping %s %s, refresh every %d, statistics every %d, "
+        String extras = (options.damping().scope() == Damping.Scope.PER_BLOCK && options.dampingFloor() > 0
+                ? String.format(Locale.ROOT, " (floor %s of global)", options.dampingFloor()) : "")
+                + (options.weightMoment() == WeightMoment.CURRENT ? "" : ", S_w " + options.weightMoment().name().toLowerCase(Locale.ROOT))
+                + (options.form() == Form.EIGEN ? "" : ", cholesky form");
+        return String.format(Locale.ROOT, "symmetry(β1=%s, β2=%s, damping %s %s%s, refresh every %d, statistics every %d, "
                         + "invariant part %s; %d kinds, largest block %d)", options.beta1(), options.beta2(),
-                options.damping().relative(), options.damping().scope().name().toLowerCase(Locale.ROOT).replace('_', '-'),
+                options.damping().relative(), options.damping().scope().name().toLowerCase(Locale.ROOT).replace('_', '-'), extras,
                 options.refreshInterval(), options.statisticsInterval(), invariant, active.length, largestActiveBlock());
     }
 

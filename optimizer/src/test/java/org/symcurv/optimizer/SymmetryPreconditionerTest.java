@@ -47,7 +47,8 @@ class SymmetryPreconditionerTest {
             KindDecomposition kinds = KindDecomposition.of(c.spec());
             TaylorEstimator taylor = new TaylorEstimator(kinds, TaylorEstimator.Options.DEFAULT.withBetas(0.8, 0.9)
                     .withInvariantPolicy(c.policy()));
-            SymmetryPreconditioner ours = new SymmetryPreconditioner(c.spec(), SymmetryPreconditioner.Options.DEFAULT
+            // no floor: the core estimator's per-block damping has none
+            SymmetryPreconditioner ours = new SymmetryPreconditioner(c.spec(), SymmetryPreconditioner.Options.DEFAULT.withDampingFloor(0)
                     .withBetas(0.8, 0.9).withDamping(c.damping()).withInvariantPolicy(c.policy()).withRefreshInterval(1));
             Random rng = new Random(77);
             INDArray w = gaussian(c.spec().parameterCount(), rng);
@@ -70,7 +71,7 @@ class SymmetryPreconditionerTest {
         KindDecomposition kinds = KindDecomposition.of(spec);
         Damping damping = Damping.perBlock(1e-2);
         TaylorEstimator taylor = new TaylorEstimator(kinds, TaylorEstimator.Options.DEFAULT);
-        SymmetryPreconditioner ours = new SymmetryPreconditioner(spec, SymmetryPreconditioner.Options.DEFAULT
+        SymmetryPreconditioner ours = new SymmetryPreconditioner(spec, SymmetryPreconditioner.Options.DEFAULT.withDampingFloor(0)
                 .withDamping(damping).withRefreshInterval(3));
         Random rng = new Random(78);
         INDArray w = gaussian(spec.parameterCount(), rng);

@@ -34,6 +34,7 @@ import org.symcurv.optimizer.Muon;
 import org.symcurv.optimizer.Optimizer;
 import org.symcurv.optimizer.OptimizerSettings;
 import org.symcurv.optimizer.Adam;
+import org.symcurv.optimizer.MatrixGroups;
 import org.symcurv.optimizer.Momentum;
 import org.symcurv.optimizer.Shampoo;
 import org.symcurv.optimizer.Recipe;
@@ -183,6 +184,27 @@ public final class TrainCommand implements Callable<Integer> {
                     + "perm, sign, signed-perm or orth.")
     String groupType;
 
+    @Option(names = "--groups", paramLabel = "AXES",
+            description = {"symmetry: which axes of each weight matrix keep their group: both (as inferred), out (the unit axis "
+                    + "only, the input axis FREE: a full block over the inputs), in or none, for every matrix, or LEAF=… for one "
+                    + "(e.g. out,0_W=both); the resulting labels are printed before training (default: both)."})
+    String matrixGroups;
+
+    @Option(names = "--damping-floor", paramLabel = "PHI",
+            description = "symmetry, per-block damping: each block's shift is at least PHI × the global one, so that a block "
+                    + "whose S_w is zero still moves (default: 0.01).")
+    Double dampingFloor;
+
+    @Option(names = "--weight-moment", paramLabel = "KIND", defaultValue = "current",
+            description = "symmetry: S_w of the current weights (current), S_w := I (identity) or an EMA of it (averaged) "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String weightMoment;
+
+    @Option(names = "--form", paramLabel = "FORM", defaultValue = "eigen",
+            description = "symmetry: H⁻¹ through the symmetric root of S_w + δI (eigen) or its Cholesky factor (cholesky) "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String form;
+
     @Option(names = "--polar", paramLabel = "METHOD", defaultValue = "newton-schulz",
             description = "muon: the polar factor exactly (exact) or by 5 Newton–Schulz steps (default: ${DEFAULT-VALUE}).")
     String polar;
@@ -262,8 +284,11 @@ public final class TrainCommand implements Callable<Integer> {
                     train.size(), train.source(), normalizer == null ? "" : " (standardized: NormalizerStandardize"
                             + (task == PredictionTask.REGRESSION ? " on features and targets" : " on features") + ", stored in the model)");
             stdout.printf(Locale.ROOT, "optimizer %s%n", optimizer.describe());
-            optimizer.link(SymmetryPreconditioner.class).ifPresent(s -> stdout.printf(Locale.ROOT,
-                    "symmetry groups: %s; largest block %d copies%n", s.decomposition().spec().groups(), s.largestActiveBlock()));
+            optimizer.link(SymmetryPreconditioner.class).ifPresent(s -> {
+                stdout.printf(Locale.ROOT, "symmetry groups: %s; largest block %d copies; weight matrices:%n", s.decomposition().spec().groups(),
+                        s.largestActiveBlock());
+                s.decomposition().spec().leaves().stream().filter(l -> l.rank() == 2).forEach(l -> stdout.printf(Locale.ROOT, "  %s%n", l));
+            });
             stdout.printf(Locale.ROOT, "batch %d, seed %d, %d epoch%s (%,d steps); testing on %,d examples%n",
                     batchSize, seed, epochs, epochs == 1 ? "" : "s", config.totalIterations(), test.size());
             stdout.flush();
@@ -354,9 +379,13 @@ public final class TrainCommand implements Callable<Integer> {
             // the Options constructor checks the combination now (e.g. damped-scalar with per-block damping): a usage error
             s = s.with(SymmetryPreconditioner.Settings.class, x -> {
                 double lambda = damping != null ? damping : x.options().damping().relative();
-                SymmetryPreconditioner.Settings y = x.withOptions(new SymmetryPreconditioner.Options(x.options().beta1(), x.options().beta2(),
+                SymmetryPreconditioner.Options o = x.options();
+                SymmetryPreconditioner.Settings y = x.withOptions(new SymmetryPreconditioner.Options(o.beta1(), o.beta2(),
                         scope == Damping.Scope.GLOBAL ? Damping.global(lambda) : Damping.perBlock(lambda), refresh, statisticsEvery, policy,
-                        x.options().adamEpsilon(), x.options().invariantScale()));
+                        o.adamEpsilon(), o.invariantScale(), dampingFloor != null ? dampingFloor : o.dampingFloor(),
+                        SymmetryPreconditioner.WeightMoment.valueOf(word(weightMoment, "--weight-moment", "current", "identity", "averaged")),
+                        SymmetryPreconditioner.Form.valueOf(word(form, "--form", "eigen", "cholesky"))));
+                y = matrixGroups != null ? y.withMatrixGroups(MatrixGroups.parse(matrixGroups)) : y;
                 y = groupType != null ? y.withGroupType(GroupType.parse(groupType)) : y;
                 return invariantLearningRate != null ? y.withInvariantLearningRate(invariantLearningRate) : y;
             });
@@ -370,6 +399,16 @@ public final class TrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         return s;
+    }
+
+    /** {@code value} upper-cased when it is one of {@code words} (ignoring case); otherwise a message naming the option. */
+    private static String word(String value, String option, String... words) {
+        for (String w : words) {
+            if (w.equalsIgnoreCase(value.trim())) {
+                return w.toUpperCase(Locale.ROOT);
+            }
+        }
+        throw new IllegalArgumentException(option + " must be one of " + String.join(", ", words) + ", got '" + value + "'");
     }
 
     /** The schedule needs the run's length: set it once the data (and so the number of steps) is known. */

@@ -61,7 +61,9 @@ public final class OptimizerBenchmark implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--task", paramLabel = "NAME", defaultValue = "mlp",
-            description = "mlp (Fashion-MNIST 784-256-256-10), mlp-wide (784-1200-10), lm (fortunes character model) or autoencoder (deep tanh) (default: ${DEFAULT-VALUE}).")
+            description = "mlp (Fashion-MNIST 784-256-256-10), mlp-wide (784-1200-10), lm (fortunes character model), autoencoder (deep tanh), "
+                    + "or the tuning problems that are not benchmarks: tune-mlp (784-128-128-10 on 20,000 training images), "
+                    + "tune-autoencoder (784-128-64-16-64-128-784 on 20,000) (default: ${DEFAULT-VALUE}).")
     String task;
 
     @Option(names = "--steps", paramLabel = "N", description = "Budget in steps (default: mlp 1200, lm 1000, autoencoder 1000).")
@@ -96,6 +98,24 @@ public final class OptimizerBenchmark implements Callable<Integer> {
     @Option(names = "--statistics-every", paramLabel = "S", defaultValue = "1",
             description = "symmetry updates its gradient second moment every S steps (default: ${DEFAULT-VALUE}).")
     int statisticsEvery;
+
+    @Option(names = "--symmetry-groups", paramLabel = "AXES",
+            description = "symmetry: which axes of each weight matrix keep their group (as symcurv train --groups; default: both).")
+    String symmetryGroups;
+
+    @Option(names = "--symmetry-weight-moment", paramLabel = "KIND",
+            description = "symmetry: current, identity or averaged S_w (default: the recipe's).")
+    String symmetryWeightMoment;
+
+    @Option(names = "--symmetry-damping", paramLabel = "SCOPE:L",
+            description = "symmetry: damping scope and relative value, e.g. global:1e-2 or per-block:1e-2 (default: the recipe's).")
+    String symmetryDamping;
+
+    @Option(names = "--symmetry-floor", paramLabel = "PHI", description = "symmetry: the per-block damping floor (default: the recipe's).")
+    Double symmetryFloor;
+
+    @Option(names = "--symmetry-form", paramLabel = "FORM", description = "symmetry: eigen or cholesky (default: the recipe's).")
+    String symmetryForm;
 
     @Option(names = "--adamw-decay", paramLabel = "L", defaultValue = "0.01", description = "adamw's decoupled weight decay (default: ${DEFAULT-VALUE}).")
     double adamwDecay;
@@ -162,7 +182,10 @@ public final class OptimizerBenchmark implements Callable<Integer> {
             case "mlp-wide" -> OptimizerBenchTask.fashionWideMlp(dataDir);
             case "lm" -> OptimizerBenchTask.charLanguageModel(fortunesDir);
             case "autoencoder" -> OptimizerBenchTask.tanhAutoencoder(dataDir);
-            default -> throw new ParameterException(spec.commandLine(), "--task must be mlp, mlp-wide, lm or autoencoder, got '" + task + "'");
+            case "tune-mlp" -> OptimizerBenchTask.tuningMlp(dataDir);
+            case "tune-autoencoder" -> OptimizerBenchTask.tuningAutoencoder(dataDir);
+            default -> throw new ParameterException(spec.commandLine(), "--task must be mlp, mlp-wide, lm, autoencoder, tune-mlp or "
+                    + "tune-autoencoder, got '" + task + "'");
         };
         if (profile) {
             OptimizerProfile.run(stdout, problem, seed, 21);
@@ -209,8 +232,25 @@ public final class OptimizerBenchmark implements Callable<Integer> {
                 .with(Shampoo.Settings.class, x -> x.withRefreshInterval(refresh))
                 .with(SymmetryPreconditioner.Settings.class, x -> {
                     SymmetryPreconditioner.Options o = x.options().withRefreshInterval(refresh).withStatisticsInterval(statisticsEvery);
-                    return x.withOptions(!scalar ? o : o.withDamping(org.symcurv.core.operator.Damping.global(o.damping().relative()))
+                    if (symmetryDamping != null) {
+                        String[] parts = symmetryDamping.split(":");
+                        double value = Double.parseDouble(parts[1]);
+                        o = o.withDamping(parts[0].equalsIgnoreCase("global") ? org.symcurv.core.operator.Damping.global(value)
+                                : org.symcurv.core.operator.Damping.perBlock(value));
+                    }
+                    if (symmetryFloor != null) {
+                        o = o.withDampingFloor(symmetryFloor);
+                    }
+                    if (symmetryWeightMoment != null) {
+                        o = o.withWeightMoment(SymmetryPreconditioner.WeightMoment.valueOf(symmetryWeightMoment.toUpperCase(Locale.ROOT)));
+                    }
+                    if (symmetryForm != null) {
+                        o = o.withForm(SymmetryPreconditioner.Form.valueOf(symmetryForm.toUpperCase(Locale.ROOT)));
+                    }
+                    SymmetryPreconditioner.Settings y = x.withOptions(!scalar ? o
+                            : o.withDamping(org.symcurv.core.operator.Damping.global(o.damping().relative()))
                             .withInvariantPolicy(org.symcurv.core.estimate.TaylorEstimator.InvariantPolicy.DAMPED_SCALAR));
+                    return symmetryGroups != null ? y.withMatrixGroups(org.symcurv.optimizer.MatrixGroups.parse(symmetryGroups)) : y;
                 });
         return recipe == Recipe.ADAMW ? s.withWeightDecay(adamwDecay) : s;
     }
