@@ -132,14 +132,19 @@ public final class PredictiveEvaluation {
         return new Row(label.isEmpty() ? kind.cliName() : label + " / " + kind.cliName(), kind, metrics, auroc, seconds);
     }
 
-    /** A plain-text table: method, accuracy, NLL, Brier, ECE, one AUROC column per OOD set (headed by its name), their mean, seconds. */
+    /** An AUROC column is as wide as its OOD set's name (never cut), and at least 9. */
+    private static int aurocWidth(String oodName) {
+        return Math.max(9, oodName.length());
+    }
+
+    /** A plain-text table: method, accuracy, NLL, Brier, ECE, one AUROC column per OOD set (headed by its full name), their mean, seconds. */
     public static String table(List<Row> rows) {
         List<String> oodNames = rows.isEmpty() ? List.of() : new ArrayList<>(rows.get(0).auroc().keySet());
         int width = Math.max(6, rows.stream().mapToInt(r -> r.method().length()).max().orElse(6));
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%-" + width + "s  %8s  %7s  %7s  %7s", "method", "accuracy", "NLL", "Brier", "ECE"));
         for (String name : oodNames) {
-            sb.append(String.format(Locale.ROOT, "  %9s", abbreviate(name, 9)));
+            sb.append(String.format(Locale.ROOT, "  %" + aurocWidth(name) + "s", name));
         }
         if (oodNames.size() > 1) {
             sb.append(String.format(Locale.ROOT, "  %9s", "AUROC avg"));
@@ -149,7 +154,7 @@ public final class PredictiveEvaluation {
             ClassificationMetrics m = r.metrics();
             sb.append(String.format(Locale.ROOT, "%-" + width + "s  %8.4f  %7.4f  %7.4f  %7.4f", r.method(), m.accuracy(), m.nll(), m.brier(), m.ece()));
             for (String name : oodNames) {
-                sb.append(String.format(Locale.ROOT, "  %9.4f", r.auroc().get(name)));
+                sb.append(String.format(Locale.ROOT, "  %" + aurocWidth(name) + ".4f", r.auroc().get(name)));
             }
             if (oodNames.size() > 1) {
                 sb.append(String.format(Locale.ROOT, "  %9.4f", r.meanAuroc()));
@@ -157,9 +162,5 @@ public final class PredictiveEvaluation {
             sb.append(String.format(Locale.ROOT, "  %8.1f%n", r.seconds()));
         }
         return sb.toString();
-    }
-
-    private static String abbreviate(String s, int width) {
-        return s.length() <= width ? s : s.substring(s.length() - width);
     }
 }

@@ -1,7 +1,6 @@
 package org.symcurv.apps;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,13 +12,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.symcurv.apps.common.ContinualReports;
 import org.symcurv.apps.common.HiddenActivation;
 import org.symcurv.apps.common.MlpArchitecture;
+import org.symcurv.apps.common.SharedOptions;
 import org.symcurv.continual.AccuracyMatrix;
 import org.symcurv.continual.ContinualExperiment;
 import org.symcurv.continual.ContinualLearner;
@@ -36,6 +33,7 @@ import org.symcurv.optimizer.OptimizerSettings;
 import org.symcurv.optimizer.Recipe;
 import org.symcurv.optimizer.train.TrainingListener;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -133,8 +131,8 @@ public final class ContinualCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace an existing --save file.")
     boolean force;
 
-    @Option(names = "--no-progress", description = "Do not show a progress bar (none is shown without a console anyway).")
-    boolean noProgress;
+    @Mixin
+    SharedOptions.Progress progress;
 
     @Override
     public Integer call() throws IOException {
@@ -305,11 +303,7 @@ public final class ContinualCommand implements Callable<Integer> {
 
         @Override
         public void taskStarted(ContinualTask task, long steps) {
-            if (!noProgress && System.console() != null) {
-                PrintStream err = System.err;
-                bar = new ProgressBarBuilder().setTaskName("task " + (task.index() + 1)).setInitialMax(steps).setStyle(ProgressBarStyle.ASCII)
-                        .setUnit(" steps", 1).setConsumer(new ConsoleProgressBarConsumer(err)).setUpdateIntervalMillis(250).build();
-            }
+            bar = progress.bar("task " + (task.index() + 1), steps, " steps");
         }
 
         @Override

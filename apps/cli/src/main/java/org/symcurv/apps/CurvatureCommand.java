@@ -2,7 +2,6 @@ package org.symcurv.apps;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,14 +10,12 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.symcurv.apps.common.DataOptions;
+import org.symcurv.apps.common.SharedOptions;
 import org.symcurv.core.data.AtomicFiles;
 import org.symcurv.core.data.LabelledData;
 import org.symcurv.core.model.ModelZip;
@@ -33,6 +30,7 @@ import org.symcurv.core.symmetry.GroupType;
 import org.symcurv.core.symmetry.SymmetrySpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -170,8 +168,8 @@ public final class CurvatureCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace existing output files.")
     boolean force;
 
-    @Option(names = "--no-progress", description = "Do not show a progress bar (none is shown without a console anyway).")
-    boolean noProgress;
+    @Mixin
+    SharedOptions.Progress progress;
 
     @Override
     public Integer call() throws IOException {
@@ -222,7 +220,7 @@ public final class CurvatureCommand implements Callable<Integer> {
 
         long estimateStarted = System.nanoTime();
         Curvature fisher;
-        try (ProgressBar bar = progressBar(data.size())) {
+        try (ProgressBar bar = progress.bar(estimator.cliName, data.size(), " img")) {
             fisher = estimation.symmetric(network, symmetry, (done, total) -> {
                         if (bar != null) {
                             bar.stepTo(done);
@@ -355,21 +353,5 @@ public final class CurvatureCommand implements Callable<Integer> {
                 Files.deleteIfExists(tmp);
             }
         }
-    }
-
-    /** A progress bar on stderr, or null when there is no console or --no-progress was given. */
-    private ProgressBar progressBar(long total) {
-        if (noProgress || System.console() == null) {
-            return null;
-        }
-        PrintStream err = System.err;
-        return new ProgressBarBuilder()
-                .setTaskName(estimator.cliName)
-                .setInitialMax(total)
-                .setStyle(ProgressBarStyle.ASCII)
-                .setUnit(" img", 1)
-                .setConsumer(new ConsoleProgressBarConsumer(err))
-                .setUpdateIntervalMillis(250)
-                .build();
     }
 }

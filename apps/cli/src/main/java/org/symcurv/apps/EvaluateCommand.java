@@ -2,16 +2,14 @@ package org.symcurv.apps;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.knowm.xchart.BitmapEncoder;
@@ -25,6 +23,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.symcurv.apps.common.DataOptions;
 import org.symcurv.apps.common.EvaluationReports;
 import org.symcurv.apps.common.ReportFiles;
+import org.symcurv.apps.common.SharedOptions;
 import org.symcurv.core.data.AtomicFiles;
 import org.symcurv.core.data.LabelledData;
 import org.symcurv.core.data.PredictionTask;
@@ -32,6 +31,7 @@ import org.symcurv.core.model.ModelZip;
 import org.symcurv.uncertainty.RegressionMetrics;
 import org.symcurv.core.data.IdxFormat;
 import org.symcurv.core.data.IdxImages;
+import org.symcurv.core.data.FashionMnist;
 import org.symcurv.core.data.ImageDataSet;
 import org.symcurv.core.model.ParameterLayout;
 import org.symcurv.uncertainty.ClassificationMetrics;
@@ -45,6 +45,7 @@ import org.symcurv.uncertainty.PredictiveKind;
 import org.symcurv.uncertainty.SyntheticShift;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -82,6 +83,17 @@ public final class EvaluateCommand implements Callable<Integer> {
         public OodScore convert(String value) {
             try {
                 return OodScore.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    static final class OodFileConverter implements ITypeConverter<EvaluationReports.OodFile> {
+        @Override
+        public EvaluationReports.OodFile convert(String value) {
+            try {
+                return EvaluationReports.OodFile.parse(value);
             } catch (IllegalArgumentException e) {
                 throw new TypeConversionException(e.getMessage());
             }
@@ -132,8 +144,10 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--test-count", paramLabel = "COUNT", description = "Number of test examples (default: all from --test-from on).")
     Integer testCount;
 
-    @Option(names = "--ood", paramLabel = "FILE", description = "An IDX3 image file (of the model's image size, .gz or not) of out-of-distribution images; repeatable.")
-    List<Path> oodFiles = new ArrayList<>();
+    @Option(names = "--ood", paramLabel = "[NAME=]FILE", converter = OodFileConverter.class,
+            description = "An IDX3 image file (of the model's image size, .gz or not) of out-of-distribution images, its AUROC column headed NAME "
+                    + "(default: the file's name); repeatable.")
+    List<EvaluationReports.OodFile> oodFiles = new ArrayList<>();
 
     @Option(names = "--shift", paramLabel = "NAME", split = ",", converter = ShiftConverter.class,
             description = "Built-in OOD sets made from the evaluated test images: rotate90, vflip, invert, noise, permute (comma-separated; "
@@ -157,6 +171,9 @@ public final class EvaluateCommand implements Callable<Integer> {
 
     @Option(names = "--force", description = "Replace existing --reliability / --json files.")
     boolean force;
+
+    @Mixin
+    SharedOptions.Progress progress;
 
     @Override
     public Integer call() throws IOException {
@@ -200,9 +217,14 @@ public final class EvaluateCommand implements Callable<Integer> {
 
         List<PredictiveEvaluation.Row> rows = new ArrayList<>();
         LaplacePredictive predictive = posterior == null ? LaplacePredictive.map(network) : LaplacePredictive.of(network, posterior);
-        for (PredictiveKind kind : chosen) {
-            int s = kind == PredictiveKind.SAMPLED_NETWORKS ? networkSamples : samples;
-            rows.addAll(PredictiveEvaluation.evaluate(kind == PredictiveKind.MAP ? "" : label, predictive, List.of(kind), test, ood, oodScore, s, seed));
+        try (ProgressBar bar = progress.bar("predictives", chosen.size(), "")) {
+            for (PredictiveKind kind : chosen) {
+                int s = kind == PredictiveKind.SAMPLED_NETWORKS ? networkSamples : samples;
+                rows.addAll(PredictiveEvaluation.evaluate(kind == PredictiveKind.MAP ? "" : label, predictive, List.of(kind), test, ood, oodScore, s, seed));
+                if (bar != null) {
+                    bar.step();
+                }
+            }
         }
         stdout.println();
         stdout.print(PredictiveEvaluation.table(rows));

@@ -1,17 +1,13 @@
 package org.symcurv.apps;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.symcurv.apps.common.DataOptions;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -19,6 +15,7 @@ import org.symcurv.core.data.LabelledData;
 import org.symcurv.core.data.PredictionTask;
 import org.symcurv.core.model.ModelZip;
 import org.symcurv.core.model.FisherSource;
+import org.symcurv.apps.common.SharedOptions;
 import org.symcurv.core.operator.Curvature;
 import org.symcurv.core.symmetry.GroupType;
 import org.symcurv.core.symmetry.SymmetrySpec;
@@ -32,6 +29,7 @@ import org.symcurv.uncertainty.PriorGrid;
 import org.symcurv.uncertainty.PriorPrecision;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -165,8 +163,8 @@ public final class LaplaceCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace an existing output file.")
     boolean force;
 
-    @Option(names = "--no-progress", description = "Do not show a progress bar (none is shown without a console anyway).")
-    boolean noProgress;
+    @Mixin
+    SharedOptions.Progress progress;
 
     @Override
     public Integer call() throws IOException {
@@ -205,7 +203,7 @@ public final class LaplaceCommand implements Callable<Integer> {
 
         long fitStarted = System.nanoTime();
         Curvature fisher;
-        try (ProgressBar bar = progressBar(fisherData.size())) {
+        try (ProgressBar bar = progress.bar("Fisher", fisherData.size(), " img")) {
             FisherSource source = FisherSource.monteCarlo(fisherData.features(), seed).withSamplesPerExample(samples).withBatchSize(batchSize);
             FisherSource.Progress progress = (done, total) -> {
                 if (bar != null) {
@@ -317,14 +315,4 @@ public final class LaplaceCommand implements Callable<Integer> {
             gridValues();
         }
     }
-
-    private ProgressBar progressBar(long total) {
-        if (noProgress || System.console() == null) {
-            return null;
-        }
-        PrintStream err = System.err;
-        return new ProgressBarBuilder().setTaskName("Fisher").setInitialMax(total).setStyle(ProgressBarStyle.ASCII).setUnit(" img", 1)
-                .setConsumer(new ConsoleProgressBarConsumer(err)).setUpdateIntervalMillis(250).build();
-    }
-
 }

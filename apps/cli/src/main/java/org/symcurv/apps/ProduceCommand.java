@@ -13,11 +13,13 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import me.tongfei.progressbar.ProgressBar;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.symcurv.apps.common.SharedOptions;
 import org.symcurv.apps.stream.EmbeddedBroker;
 import org.symcurv.apps.stream.KafkaSettings;
 import org.symcurv.apps.stream.RecordCodec;
@@ -47,6 +49,9 @@ public final class ProduceCommand implements Callable<Integer> {
 
     @Mixin
     KafkaOptions kafkaOptions = new KafkaOptions();
+
+    @Mixin
+    SharedOptions.Progress progress;
 
     @Option(names = "--stream", paramLabel = "KIND", required = true, description = "permuted or split.")
     String stream;
@@ -136,7 +141,8 @@ public final class ProduceCommand implements Callable<Integer> {
             byte[] key = model.getBytes(StandardCharsets.UTF_8);
             long started = System.nanoTime();
             long sent = 0;
-            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.forClient("producer", bootstrap, defaults))) {
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.forClient("producer", bootstrap, defaults));
+                 ProgressBar bar = progress.bar("tasks", tasks, " tasks")) {
                 for (int k = firstTask; k < firstTask + tasks; k++) {
                     List<StreamRecord> records = source.task(model, k);
                     for (StreamRecord r : records) {
@@ -160,6 +166,9 @@ public final class ProduceCommand implements Callable<Integer> {
                     out.printf(Locale.ROOT, "%s: %,d training + %,d held-back examples and its end-task record written to %s%n",
                             TaskStreamRecords.taskName(k), records.size() - 1 - held, held, topic);
                     out.flush();
+                    if (bar != null) {
+                        bar.step();
+                    }
                 }
             }
             double seconds = (System.nanoTime() - started) / 1e9;

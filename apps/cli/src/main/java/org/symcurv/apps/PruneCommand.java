@@ -1,27 +1,26 @@
 package org.symcurv.apps;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.symcurv.apps.common.DataOptions;
 import org.symcurv.apps.common.ModelScore;
 import org.symcurv.apps.common.ClassifierEvaluation;
 import org.symcurv.apps.common.ModelFiles;
+import org.symcurv.apps.common.SharedOptions;
 import org.symcurv.core.data.AtomicFiles;
 import org.symcurv.core.data.LabelledData;
 import org.symcurv.core.data.PredictionTask;
 import org.symcurv.core.model.ModelZip;
 import org.symcurv.core.model.ParameterLayout;
+import org.symcurv.core.data.FashionMnist;
+import org.symcurv.core.data.ImageDataSet;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.symmetry.GroupType;
 import org.symcurv.pruning.Compensation;
@@ -35,6 +34,7 @@ import org.symcurv.pruning.PruningScope;
 import org.symcurv.pruning.RoundReport;
 import org.symcurv.pruning.UnstructuredPruner;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -131,8 +131,8 @@ public final class PruneCommand implements Callable<Integer> {
             description = "Seed of the Fisher's image subset and label draws (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--no-progress", description = "Do not show a progress bar (none is shown without a console anyway).")
-    boolean noProgress;
+    @Mixin
+    SharedOptions.Progress progress;
 
     @Override
     public Integer call() throws IOException {
@@ -169,7 +169,7 @@ public final class PruneCommand implements Callable<Integer> {
             stdout.flush();
             long started = System.nanoTime();
             MultiLayerNetwork pruned = original;
-            try (ProgressListener listener = new ProgressListener(stdout, progressShown())) {
+            try (ProgressListener listener = new ProgressListener(stdout, progress)) {
                 if (structured) {
                     NeuronPruner.Result r = NeuronPruner.of(method, units).withRounds(rounds)
                             .withScope(scope(unitScopeName, "--unit-scope"))
@@ -285,10 +285,6 @@ public final class PruneCommand implements Callable<Integer> {
         return sb.toString();
     }
 
-    private boolean progressShown() {
-        return !noProgress && System.console() != null;
-    }
-
     private Path createTemporaryOutput(Path target) {
         try {
             return AtomicFiles.createSiblingTemp(target);
@@ -339,22 +335,18 @@ public final class PruneCommand implements Callable<Integer> {
     /** Prints each round and drives a progress bar on stderr (when shown). */
     private static final class ProgressListener implements PruningListener, AutoCloseable {
         private final PrintWriter stdout;
-        private final boolean shown;
+        private final SharedOptions.Progress progress;
         private ProgressBar bar;
 
-        ProgressListener(PrintWriter stdout, boolean shown) {
+        ProgressListener(PrintWriter stdout, SharedOptions.Progress progress) {
             this.stdout = stdout;
-            this.shown = shown;
+            this.progress = progress;
         }
 
         @Override
         public void stageStarted(String description, long total) {
             close();
-            if (shown) {
-                PrintStream err = System.err;
-                bar = new ProgressBarBuilder().setTaskName(description).setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
-                        .setConsumer(new ConsoleProgressBarConsumer(err)).setUpdateIntervalMillis(250).build();
-            }
+            bar = progress.bar(description, total, "");
         }
 
         @Override

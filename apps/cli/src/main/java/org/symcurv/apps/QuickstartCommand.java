@@ -8,9 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.symcurv.apps.common.SharedOptions;
+import org.symcurv.core.data.DataNotFoundException;
 import org.symcurv.core.data.FashionMnist;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -66,8 +69,27 @@ public final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Seed of every step (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--no-progress", description = "Do not show progress bars (none is shown without a console anyway).")
-    boolean noProgress;
+    @Mixin
+    SharedOptions.Progress progress;
+
+    @Option(names = "--no-install",
+            description = "When Fashion-MNIST is not installed, print the command that installs it and exit (code 2) instead of "
+                    + "installing the Debian package " + FashionMnist.DEBIAN_PACKAGE + " (which quickstart does when it runs as root "
+                    + "and apt-get exists).")
+    boolean noInstall;
+
+    /** The machine's package tools; the tests stand in for it. */
+    static DebianPackage packages = DebianPackage.SYSTEM;
+
+    /** Finds Fashion-MNIST ({@link FashionMnist#locate}); the tests stand in for it. */
+    interface Locator {
+        Path locate(Path explicitDirOrNull) throws DataNotFoundException;
+    }
+
+    static Locator fashionMnist = FashionMnist::locate;
+
+    /** Exit code when the data are missing and quickstart did not install them: the user runs one command first. */
+    static final int DATA_MISSING = 2;
 
     /** One step: a subcommand line and what it is for. */
     record Step(String title, List<String> arguments) {
@@ -76,8 +98,11 @@ public final class QuickstartCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         validate();
-        // fail before training when the data are missing, with the data set's own message
-        Path data = FashionMnist.locate(dataDir);
+        // before training: find the data, or install them (root with apt-get), or say the one command to run
+        Path data = locateOrInstall();
+        if (data == null) {
+            return DATA_MISSING;
+        }
         Path dir = outDir.toAbsolutePath().normalize();
         try {
             Files.createDirectories(dir);
@@ -115,6 +140,54 @@ public final class QuickstartCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * The Fashion-MNIST directory. When it is missing and no --data was given: as root with apt-get (and without
+     * --no-install) installs the Debian package, running {@code apt-get update} first when apt does not know it yet;
+     * otherwise prints the one command to run and returns null.
+     */
+    private Path locateOrInstall() throws IOException {
+        try {
+            return fashionMnist.locate(dataDir);
+        } catch (DataNotFoundException missing) {
+            if (dataDir != null) {
+                throw missing; // the user named a directory: the data set's own message says what is wrong with it
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            String install = "apt-get install -y " + FashionMnist.DEBIAN_PACKAGE;
+            if (noInstall || !packages.canInstall()) {
+                err.printf(Locale.ROOT, "symcurv quickstart: Fashion-MNIST is not installed (nothing in $%s or %s). Install it with%n%n    %s%n%n"
+                                + "and run quickstart again (or give --data DIR).%n", FashionMnist.ENVIRONMENT_VARIABLE, FashionMnist.SYSTEM_DIRECTORY,
+                        (packages.isRoot() ? "" : "sudo ") + install);
+                err.flush();
+                return null;
+            }
+            try {
+                out.printf(Locale.ROOT, "symcurv quickstart: Fashion-MNIST is not installed; installing the Debian package %s (%s)%n",
+                        FashionMnist.DEBIAN_PACKAGE, install);
+                out.flush();
+                if (!packages.isKnown(FashionMnist.DEBIAN_PACKAGE)) {
+                    out.printf(Locale.ROOT, "symcurv quickstart: apt does not know %s yet; running apt-get update first%n", FashionMnist.DEBIAN_PACKAGE);
+                    out.flush();
+                    int updated = packages.run(List.of("apt-get", "update"), out);
+                    if (updated != 0) {
+                        throw new SymcurvCli.CommandFailure("apt-get update failed with exit code " + updated + " (its output is above); run '"
+                                + install + "' yourself, then quickstart again");
+                    }
+                }
+                int installed = packages.run(List.of("apt-get", "install", "-y", FashionMnist.DEBIAN_PACKAGE), out);
+                if (installed != 0) {
+                    throw new SymcurvCli.CommandFailure(install + " failed with exit code " + installed + " (its output is above); install "
+                            + FashionMnist.DEBIAN_PACKAGE + " yourself, then run quickstart again");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SymcurvCli.CommandFailure("interrupted while installing " + FashionMnist.DEBIAN_PACKAGE, e);
+            }
+            return fashionMnist.locate(null);
+        }
+    }
+
     private void validate() {
         if (epochs < 1) {
             throw new ParameterException(spec.commandLine(), "--epochs must be at least 1, got " + epochs);
@@ -138,30 +211,30 @@ public final class QuickstartCommand implements Callable<Integer> {
         String model = dir.resolve("model.zip").toString();
         String posterior = dir.resolve("posterior.scv").toString();
         List<Step> steps = new ArrayList<>();
-        steps.add(new Step("train the MLP with Adam", withFlags(true, List.of("train", "--data", data.toString(), "--out", model,
+        steps.add(new Step("train the MLP with Adam", withFlags(List.of("train", "--data", data.toString(), "--out", model,
                 "--epochs", Integer.toString(epochs), "--hidden", joined(hidden), "--seed", Long.toString(seed)))));
-        steps.add(new Step("estimate its symmetry-averaged Fisher", withFlags(true, List.of("curvature", "--model", model, "--data", data.toString(),
+        steps.add(new Step("estimate its symmetry-averaged Fisher", withFlags(List.of("curvature", "--model", model, "--data", data.toString(),
                 "--out", dir.resolve("fisher.scv").toString(), "--examples", Integer.toString(examples), "--seed", Long.toString(seed)))));
         steps.add(new Step(String.format(Locale.ROOT, "prune %.0f%% of the weights with OBS on that Fisher", 100 * sparsity),
-                withFlags(true, List.of("prune", "--model", model, "--data", data.toString(), "--out", dir.resolve("pruned.zip").toString(),
+                withFlags(List.of("prune", "--model", model, "--data", data.toString(), "--out", dir.resolve("pruned.zip").toString(),
                         "--method", "obs", "--sparsity", Double.toString(sparsity), "--rounds", Integer.toString(pruneRounds), "--seed", Long.toString(seed)))));
-        steps.add(new Step("fit a last-layer Laplace posterior (prior by marginal likelihood)", withFlags(true, List.of("laplace", "--model", model,
+        steps.add(new Step("fit a last-layer Laplace posterior (prior by marginal likelihood)", withFlags(List.of("laplace", "--model", model,
                 "--data", data.toString(), "--out", posterior, "--last-layer", "--examples", Integer.toString(examples),
                 "--seed", Long.toString(seed)))));
-        steps.add(new Step("calibration and OOD detection: MAP against the Laplace predictive", withFlags(false, List.of("evaluate", "--model", model,
+        steps.add(new Step("calibration and OOD detection: MAP against the Laplace predictive", withFlags(List.of("evaluate", "--model", model,
                 "--posterior", posterior, "--data", data.toString(), "--predictive", "map,glm-probit",
                 "--reliability", dir.resolve("reliability.png").toString(), "--json", dir.resolve("calibration.json").toString(),
                 "--seed", Long.toString(seed)))));
         return steps;
     }
 
-    /** The step's arguments with {@code --force} and, for commands that show one, {@code --no-progress} passed on. */
-    private List<String> withFlags(boolean showsProgress, List<String> arguments) {
+    /** The step's arguments with {@code --force} and {@code --no-progress} passed on. */
+    private List<String> withFlags(List<String> arguments) {
         List<String> all = new ArrayList<>(arguments);
         if (force) {
             all.add("--force");
         }
-        if (noProgress && showsProgress) {
+        if (progress.switchedOff()) {
             all.add("--no-progress");
         }
         return all;

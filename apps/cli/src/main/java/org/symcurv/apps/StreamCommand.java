@@ -14,6 +14,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.symcurv.apps.common.HiddenActivation;
 import org.symcurv.apps.common.MlpArchitecture;
 import org.symcurv.apps.common.NativeThreads;
+import org.symcurv.apps.common.SharedOptions;
 import org.symcurv.apps.stream.ContinualLearners;
 import org.symcurv.apps.stream.EmbeddedBroker;
 import org.symcurv.apps.stream.KafkaSettings;
@@ -48,6 +49,9 @@ public final class StreamCommand implements Callable<Integer> {
 
     @Mixin
     KafkaOptions kafkaOptions = new KafkaOptions();
+
+    @Mixin
+    SharedOptions.Progress progress;
 
     @Option(names = "--topic", paramLabel = "NAME", defaultValue = "symcurv-tasks", description = "Input topic of task records (default: ${DEFAULT-VALUE}).")
     String topic;
@@ -115,7 +119,7 @@ public final class StreamCommand implements Callable<Integer> {
     double checkpointSeconds;
 
     @Option(names = "--report-interval", paramLabel = "SECONDS", defaultValue = "5",
-            description = "Print progress and publish a throughput event this often (default: ${DEFAULT-VALUE}).")
+            description = "Print a status line (unless --no-progress) and publish a throughput event this often (default: ${DEFAULT-VALUE}).")
     double reportSeconds;
 
     @Option(names = "--stop-when-idle", paramLabel = "SECONDS", description = "Stop after this long without a record.")
@@ -167,7 +171,7 @@ public final class StreamCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "new models: %s MLP, %s, Adam lr %s, batch %d, Fisher over %d examples per task; checkpoints in %s%n",
                 architecture.describe(), ewc.describe(), learningRate, batch, fisherExamples, settings.checkpointDir());
         out.flush();
-        StreamService service = new StreamService(settings, learners, new Printer(out));
+        StreamService service = new StreamService(settings, learners, new Printer(out, !progress.switchedOff()));
         org.symcurv.apps.stream.MetricsEndpoint endpoint = null;
         if (metricsPort != null) {
             endpoint = org.symcurv.apps.stream.MetricsEndpoint.start(metricsPort, service.metrics(), kafka, bootstrap, Duration.ofSeconds(2));
@@ -241,13 +245,19 @@ public final class StreamCommand implements Callable<Integer> {
     /** One line per status report, task end, dead letter and warning. */
     private static final class Printer implements StreamService.Listener {
         private final PrintWriter out;
+        private final boolean statusLines;
 
-        Printer(PrintWriter out) {
+        /** @param statusLines whether to print the periodic status line (off with --no-progress) */
+        Printer(PrintWriter out, boolean statusLines) {
             this.out = out;
+            this.statusLines = statusLines;
         }
 
         @Override
         public void onStatus(StreamService.Status s) {
+            if (!statusLines) {
+                return;
+            }
             out.printf(Locale.ROOT, "trained %,d examples (%,.0f/s), lag %,d ms, %d partition%s, %d model%s, %d tasks consolidated, %,d duplicates, %,d dead letters%n",
                     s.trainedExamples(), s.examplesPerSecond(), s.lagMs(), s.partitions(), s.partitions() == 1 ? "" : "s", s.models(),
                     s.models() == 1 ? "" : "s", s.tasksConsolidated(), s.duplicates(), s.deadLetters());

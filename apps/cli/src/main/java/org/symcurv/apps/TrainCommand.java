@@ -1,7 +1,6 @@
 package org.symcurv.apps;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,10 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.symcurv.apps.common.DataOptions;
@@ -20,6 +16,7 @@ import org.symcurv.apps.common.ModelScore;
 import org.symcurv.apps.common.ClassifierEvaluation;
 import org.symcurv.apps.common.HiddenActivation;
 import org.symcurv.apps.common.MlpArchitecture;
+import org.symcurv.apps.common.SharedOptions;
 import org.symcurv.core.data.AtomicFiles;
 import org.nd4j.linalg.dataset.api.preprocessor.NormalizerStandardize;
 import org.symcurv.core.data.DataSources;
@@ -46,6 +43,7 @@ import org.symcurv.optimizer.train.TrainingCheckpoint;
 import org.symcurv.optimizer.train.TrainingConfig;
 import org.symcurv.optimizer.train.TrainingListener;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -225,8 +223,8 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Stop after more than N steps with a non-finite loss, gradient or update (default: ${DEFAULT-VALUE}).")
     int maxSkipped;
 
-    @Option(names = "--no-progress", description = "Do not show a progress bar (none is shown without a console anyway).")
-    boolean noProgress;
+    @Mixin
+    SharedOptions.Progress progress;
 
     @Override
     public Integer call() throws IOException {
@@ -494,15 +492,13 @@ public final class TrainCommand implements Callable<Integer> {
         public void onStep(Step step) {
             lossSum += step.loss();
             lossCount++;
-            if (noProgress || System.console() == null) {
+            if (!progress.shown()) {
                 return;
             }
             if (bar == null || barEpoch != step.epoch()) {
                 closeBar();
                 barEpoch = step.epoch();
-                bar = new ProgressBarBuilder().setTaskName("epoch " + (step.epoch() + 1) + "/" + epochs).setInitialMax(batchesPerEpoch)
-                        .setStyle(ProgressBarStyle.ASCII).setUnit(" steps", 1).setConsumer(new ConsoleProgressBarConsumer(System.err))
-                        .setUpdateIntervalMillis(250).build();
+                bar = progress.bar("epoch " + (step.epoch() + 1) + "/" + epochs, batchesPerEpoch, " steps");
                 bar.stepTo((step.iteration() - 1) % batchesPerEpoch);
             }
             bar.step();

@@ -65,8 +65,8 @@ class ContinualCommandTest {
         JsonNode matrix = chosenRun.get("test").get("domain-incremental");
         assertEquals(average, matrix.get("averageAccuracy").asDouble(), 5e-5);
         assertEquals(2, matrix.get("accuracy").size());
-        assertTrue(Files.size(out.resolve("permuted-ewc-symmetry-matrix.png")) > 0);
-        assertTrue(Files.size(out.resolve("permuted-ewc-symmetry-average.png")) > 0);
+        PngFiles.assertPng(out.resolve("permuted-ewc-symmetry-matrix.png"), 560, 420); // 2 tasks: the minimum heat-map size
+        PngFiles.assertPng(out.resolve("permuted-ewc-symmetry-average.png"), 900, 600);
 
         MultiLayerNetwork plain = ModelSerializer.restoreMultiLayerNetwork(model.toFile(), false);
         assertEquals(784, plain.layerInputSize(0));
@@ -76,7 +76,7 @@ class ContinualCommandTest {
     }
 
     @Test
-    void splitStreamReportsTaskAndClassIncrementalSeparately() {
+    void splitStreamReportsTaskAndClassIncrementalSeparately() throws IOException {
         Path out = dir.resolve("split");
         CliRun run = symcurv("continual", "--data", TestData.fashionMnistSubset().toString(), "--stream", "split",
                 "--method", "ewc-diagonal", "--lambda", "10", "--hidden", "8", "--epochs", "2", "--train-images", "300",
@@ -85,8 +85,8 @@ class ContinualCommandTest {
         assertTrue(run.out().contains("task-incremental"), run.out());
         String last = run.out().strip().substring(run.out().strip().lastIndexOf('\n') + 1);
         assertTrue(last.matches("average accuracy task-incremental: [0-9.]+ .*; class-incremental: [0-9.]+ .* over 5 tasks"), last);
-        assertTrue(Files.exists(out.resolve("split-ewc-diagonal-task-incremental-matrix.png")));
-        assertTrue(Files.exists(out.resolve("split-ewc-diagonal-class-incremental-matrix.png")));
+        PngFiles.assertPng(out.resolve("split-ewc-diagonal-task-incremental-matrix.png"), 560, 420); // 5 tasks: max(560, 200 + 70·5) × max(420, 140 + 55·5)
+        PngFiles.assertPng(out.resolve("split-ewc-diagonal-class-incremental-matrix.png"), 560, 420);
     }
 
     @Test

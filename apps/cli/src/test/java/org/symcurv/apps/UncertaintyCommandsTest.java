@@ -1,7 +1,6 @@
 package org.symcurv.apps;
 
 import static org.symcurv.apps.CliRun.symcurv;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -80,8 +79,7 @@ class UncertaintyCommandsTest {
                 "noise", "permute", "AUROC avg", "reliability diagram written", "numbers written"}) {
             assertTrue(evaluation.out().contains(expectedText), "'" + expectedText + "' in:\n" + evaluation.out());
         }
-        byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(png), 4);
-        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, head);
+        PngFiles.assertPng(png, 800, 640);
         String written = Files.readString(json);
         assertTrue(written.contains("\"rows\"") && written.contains("\"glm-probit\"") && written.contains("\"bins\""), written);
 
@@ -159,8 +157,17 @@ class UncertaintyCommandsTest {
         IdxFormat.writeImages(images, idx);
         CliRun evaluation = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--test-count", "100", "--ood", idx.toString());
         assertEquals(0, evaluation.exitCode(), evaluation.err());
-        assertTrue(evaluation.out().contains("OOD sets (entropy, 2,000 examples each): other"), evaluation.out());
+        assertTrue(evaluation.out().contains("OOD sets (entropy, 2,000 examples each): other-idx3-ubyte\n"), evaluation.out());
         assertTrue(!evaluation.out().contains("rotate90"), "--ood alone replaces the built-in shifts:\n" + evaluation.out());
+        String header = evaluation.out().lines().filter(l -> l.startsWith("method ")).findFirst().orElseThrow();
+        assertTrue(header.contains("  other-idx3-ubyte  "), "the column is headed by the file name in full: " + header);
+
+        CliRun named = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--test-count", "100",
+                "--ood", "train-slice=" + idx, "--ood", idx.toString(), "--no-progress");
+        assertEquals(0, named.exitCode(), named.err());
+        assertTrue(named.out().contains("OOD sets (entropy, 2,000 images each): train-slice, other-idx3-ubyte\n"), named.out());
+        String namedHeader = named.out().lines().filter(l -> l.startsWith("method ")).findFirst().orElseThrow();
+        assertTrue(namedHeader.contains("  train-slice  ") && namedHeader.contains("  other-idx3-ubyte  "), namedHeader);
     }
 
     @Test
@@ -203,6 +210,6 @@ class UncertaintyCommandsTest {
         assertEquals(0, run.exitCode(), run.err() + run.out());
         assertTrue(run.out().contains("goal check") && run.out().contains("symmetry-last marglik"), run.out());
         assertTrue(Files.readString(out.resolve("uncertainty.json")).contains("\"fits\""));
-        assertTrue(Files.size(out.resolve("reliability.png")) > 1000);
+        PngFiles.assertPng(out.resolve("reliability.png"), 800, 640);
     }
 }

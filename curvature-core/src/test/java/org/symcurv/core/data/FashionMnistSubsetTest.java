@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.symcurv.core.testing.InstalledData;
 import org.symcurv.core.testing.TestData;
 
 /** The committed subset is what its README says: the first 2,000 / 500 examples of the installed data set. */
@@ -16,7 +17,7 @@ class FashionMnistSubsetTest {
 
     @Test
     void committedSubsetHoldsTheFirstExamplesOfTheInstalledDataSetByteForByte() throws IOException {
-        Path installed = FashionMnist.locate(null);
+        Path installed = InstalledData.fashionMnist();
         Path committed = TestData.fashionMnistSubset();
         compareFirst(installed, committed, FashionMnist.TRAIN_IMAGES, FashionMnist.TRAIN_LABELS, TestData.FASHION_MNIST_SUBSET_TRAIN_SIZE);
         compareFirst(installed, committed, FashionMnist.TEST_IMAGES, FashionMnist.TEST_LABELS, TestData.FASHION_MNIST_SUBSET_TEST_SIZE);

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.symcurv.core.testing.InstalledData;
 import org.symcurv.core.testing.TestData;
 
 class FashionMnistTest {
@@ -65,7 +66,7 @@ class FashionMnistTest {
 
     @Test
     void theFullInstalledDataSetHasItsPublishedSizesAndBalancedClasses() throws IOException {
-        Path installed = FashionMnist.locate(null);
+        Path installed = InstalledData.fashionMnist();
         ImageDataSet test = FashionMnist.loadTest(installed);
         assertEquals(FashionMnist.TEST_SIZE, test.size());
         int[] perClass = new int[10];

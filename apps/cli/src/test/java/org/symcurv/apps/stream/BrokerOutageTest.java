@@ -25,7 +25,7 @@ class BrokerOutageTest {
 
     @Test
     void serviceSurvivesABrokerThatGoesAwayAndComesBack() throws Exception {
-        Path data = FashionMnist.locate(null);
+        Path data = org.symcurv.core.testing.TestData.fashionMnistSubset(); // 1,200 + 100 examples: the committed subset is enough
         ImageDataSet train = FashionMnist.loadTrain(data);
         ImageDataSet test = FashionMnist.loadTest(data);
         List<StreamRecord> task = new TaskStreamRecords(TaskStreamRecords.Kind.PERMUTED, train, test, 1200, 100, 3).task("m", 0);

@@ -47,7 +47,8 @@ class StreamSaslTest {
     void theCredentialsOfAConfigFileReachEveryClient() throws Exception {
         Path config = SecuredBroker.writeConfig(dir.resolve("good.properties"), clientSettings("symcurv-secret"));
         org.symcurv.apps.CliRun produced = symcurv("produce", "--bootstrap", broker.bootstrap, "--config", config.toString(), "--topic", "sasl",
-                "--stream", "permuted", "--tasks", "1", "--examples", "1000", "--holdout", "200", "--model", "m");
+                "--stream", "permuted", "--tasks", "1", "--examples", "1000", "--holdout", "200", "--model", "m",
+                "--data", org.symcurv.core.testing.TestData.fashionMnistSubset().toString());
         assertEquals(0, produced.exitCode(), produced.out() + produced.err());
         org.symcurv.apps.CliRun run = symcurv("stream", "--bootstrap", broker.bootstrap, "--config", config.toString(), "--topic", "sasl",
                 "--group", "sasl", "--events-topic", "sasl-events", "--dead-letter-topic", "sasl-dead", "--stop-after-tasks", "1",

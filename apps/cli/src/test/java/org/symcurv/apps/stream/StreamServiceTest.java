@@ -47,8 +47,8 @@ class StreamServiceTest {
 
     @BeforeAll
     static void startBroker() throws Exception {
+        Path data = org.symcurv.core.testing.InstalledData.fashionMnist(); // 3 tasks of 5,000 + 500 examples: more than the committed subset
         broker = EmbeddedBroker.start(dir.resolve("broker"), 0, Duration.ofSeconds(120));
-        Path data = FashionMnist.locate(null);
         train = FashionMnist.loadTrain(data);
         test = FashionMnist.loadTest(data);
     }

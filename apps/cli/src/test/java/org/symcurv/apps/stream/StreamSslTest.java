@@ -82,7 +82,8 @@ class StreamSslTest {
     void aTruststoreOfTheBrokersCaReachesEveryClient() throws Exception {
         Path config = SecuredBroker.writeConfig(dir.resolve("good.properties"), clientSettings(truststore));
         org.symcurv.apps.CliRun produced = symcurv("produce", "--bootstrap", broker.bootstrap, "--config", config.toString(), "--topic", "ssl",
-                "--stream", "permuted", "--tasks", "1", "--examples", "1000", "--holdout", "200", "--model", "m");
+                "--stream", "permuted", "--tasks", "1", "--examples", "1000", "--holdout", "200", "--model", "m",
+                "--data", org.symcurv.core.testing.TestData.fashionMnistSubset().toString());
         assertEquals(0, produced.exitCode(), produced.out() + produced.err());
         org.symcurv.apps.CliRun run = symcurv("stream", "--bootstrap", broker.bootstrap, "--config", config.toString(), "--topic", "ssl",
                 "--group", "ssl", "--events-topic", "ssl-events", "--dead-letter-topic", "ssl-dead", "--stop-after-tasks", "1",

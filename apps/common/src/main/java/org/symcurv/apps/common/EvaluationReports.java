@@ -29,16 +29,39 @@ public final class EvaluationReports {
     }
 
     /**
-     * The OOD sets: each built-in shift applied to a seeded subset of {@code count} images of {@code test}, then each IDX
-     * file (its first {@code count} images), named by shift or file name.
+     * An out-of-distribution image file and the name its column gets: {@code NAME=FILE}, or {@code FILE} alone, named by
+     * its file name in full.
      */
-    public static Map<String, ImageDataSet> oodSets(ImageDataSet test, List<SyntheticShift> shifts, List<Path> files, int count, long seed) {
+    public record OodFile(String name, Path file) {
+        public OodFile {
+            if (name.isBlank()) {
+                throw new IllegalArgumentException("an OOD set needs a name: give --ood NAME=FILE or a plain FILE");
+            }
+        }
+
+        /** {@code NAME=FILE} when there is an {@code =} and the whole text is not an existing file; otherwise a {@code FILE}. */
+        public static OodFile parse(String text) {
+            int equals = text.indexOf('=');
+            if (equals > 0 && !Files.exists(Path.of(text))) {
+                return new OodFile(text.substring(0, equals), Path.of(text.substring(equals + 1)));
+            }
+            Path file = Path.of(text);
+            return new OodFile(file.getFileName() == null ? text : file.getFileName().toString(), file);
+        }
+    }
+
+    /**
+     * The OOD sets: each built-in shift applied to a seeded subset of {@code count} images of {@code test}, then each IDX
+     * file (its first {@code count} images), named by shift or by the file's name.
+     */
+    public static Map<String, ImageDataSet> oodSets(ImageDataSet test, List<SyntheticShift> shifts, List<OodFile> files, int count, long seed) {
         Map<String, ImageDataSet> out = new LinkedHashMap<>();
         ImageDataSet base = count >= test.size() ? test : test.sample(count, seed);
         for (SyntheticShift shift : shifts) {
             out.put(shift.cliName(), shift.apply(base, seed));
         }
-        for (Path file : files) {
+        for (OodFile named : files) {
+            Path file = named.file();
             IdxImages images;
             try {
                 images = IdxFormat.readImages(file);
@@ -62,7 +85,7 @@ public final class EvaluationReports {
                 values[i] = (pixels[i] & 0xFF) / 255f;
             }
             INDArray features = Nd4j.createFromArray(values).reshape('c', new long[] {n, images.pixelsPerImage()});
-            String name = file.getFileName().toString().replaceAll("(-idx3-ubyte)?(\\.gz)?$", "");
+            String name = named.name();
             out.put(out.containsKey(name) ? name + "-" + out.size() : name, ImageDataSet.of(features, new int[n], images.rows(), images.cols(), test.numClasses()));
         }
         return out;
