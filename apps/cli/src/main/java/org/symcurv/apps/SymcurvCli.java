@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Properties;
+import org.symcurv.core.InvalidSettingException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -11,8 +12,9 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code symcurv} command line: one top-level command whose subcommands do the work. Exit codes follow
- * picocli: 0 success, 1 a failure while running (missing data, unwritable output, …), 2 a usage error.
+ * The {@code symcurv} command line: one top-level command whose subcommands do the work. Exit codes: 0 success,
+ * 1 a failure while running that the user can fix (missing data, unreadable input, unwritable output, …), 2 a usage
+ * error (an unknown option, a value out of range), 70 a bug (an unexpected exception, printed with its stack trace).
  * Failures print one clear message on stderr; only unexpected exceptions print a stack trace.
  */
 @Command(name = "symcurv",
@@ -43,7 +45,11 @@ public final class SymcurvCli implements Runnable {
 
     /** The configured command line, as {@link #main} runs it; tests call {@code execute} on it. */
     public static CommandLine commandLine() {
-        CommandLine commandLine = new CommandLine(new SymcurvCli());
+        return configured(new CommandLine(new SymcurvCli()));
+    }
+
+    /** {@code commandLine} with symcurv's option conventions and exit-code mapper. */
+    static CommandLine configured(CommandLine commandLine) {
         commandLine.setCaseInsensitiveEnumValuesAllowed(true);
         commandLine.setExecutionExceptionHandler(SymcurvCli::reportFailure);
         commandLine.setParameterExceptionHandler(SymcurvCli::reportUsageError);
@@ -65,21 +71,45 @@ public final class SymcurvCli implements Runnable {
         return command.getCommandSpec().exitCodeOnInvalidInput();
     }
 
+    /**
+     * The exit-code mapper: a setting out of range ({@link InvalidSettingException}, from the library constructor that
+     * checks it) is a usage error, exit 2; a failure the user can act on (see {@link #isExpected}) prints its message
+     * alone, exit 1; anything else is a bug: its stack trace, exit {@value #EXIT_BUG}.
+     */
     private static int reportFailure(Exception failure, CommandLine command, CommandLine.ParseResult parsed) {
         String name = command.getCommandSpec().qualifiedName();
-        if (isExpected(failure)) {
-            command.getErr().println(name + ": " + describe(failure));
+        java.io.PrintWriter err = command.getErr();
+        int exitCode;
+        if (failure instanceof InvalidSettingException) {
+            err.println(name + ": " + failure.getMessage());
+            err.println("Try '" + name + " --help' for the options.");
+            exitCode = command.getCommandSpec().exitCodeOnInvalidInput();
+        } else if (isExpected(failure)) {
+            err.println(name + ": " + describe(failure));
+            exitCode = command.getCommandSpec().exitCodeOnExecutionException();
         } else {
-            command.getErr().println(name + ": unexpected failure, please report it with the command line used:");
-            failure.printStackTrace(command.getErr());
+            err.println(name + ": unexpected failure (a bug in symcurv); please report it with the command line used:");
+            failure.printStackTrace(err);
+            exitCode = EXIT_BUG;
         }
-        command.getErr().flush();
-        return command.getCommandSpec().exitCodeOnExecutionException();
+        err.flush();
+        return exitCode;
     }
 
+    /** Exit code of an unexpected exception (a bug), as sysexits' EX_SOFTWARE. */
+    public static final int EXIT_BUG = 70;
+
+    /**
+     * The failures a user can act on: a complete message ({@code CommandFailure}); files missing, unreadable or
+     * malformed (every {@link IOException}, including the data and file-format exceptions); a model with a layer the
+     * toolkit does not support; a curvature that is not positive definite at the damping asked for; training that
+     * diverged; brokers refusing the client.
+     */
     private static boolean isExpected(Exception failure) {
         return failure instanceof org.symcurv.apps.common.CommandFailure || failure instanceof IOException || failure instanceof UncheckedIOException
-                || failure instanceof IllegalArgumentException || failure instanceof IllegalStateException || isKafkaRefusal(failure);
+                || failure instanceof org.symcurv.core.model.UnsupportedLayerException
+                || failure instanceof org.symcurv.core.operator.NotPositiveDefiniteException
+                || failure instanceof org.symcurv.optimizer.train.TrainingDivergedException || isKafkaRefusal(failure);
     }
 
     /** The brokers refused the client's credentials or permissions: a configuration problem, not a bug. */

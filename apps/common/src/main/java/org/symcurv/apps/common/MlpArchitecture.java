@@ -14,6 +14,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.symcurv.core.InvalidSettingException;
 
 /**
  * A multilayer perceptron classifier
@@ -39,17 +40,17 @@ public record MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation
         hidden = List.copyOf(hidden);
         java.util.Objects.requireNonNull(task, "task");
         if (inputs < 1) {
-            throw new IllegalArgumentException("an MLP needs at least one input, got " + inputs);
+            throw new InvalidSettingException("an MLP needs at least one input, got " + inputs);
         }
         if (task == PredictionTask.REGRESSION && classes < 1) {
-            throw new IllegalArgumentException("a regressor needs at least 1 output, got " + classes);
+            throw new InvalidSettingException("a regressor needs at least 1 output, got " + classes);
         }
         if (task == PredictionTask.CLASSIFICATION && classes < 2) {
-            throw new IllegalArgumentException("a classifier needs at least 2 classes, got " + classes);
+            throw new InvalidSettingException("a classifier needs at least 2 classes, got " + classes);
         }
         for (int width : hidden) {
             if (width < 1) {
-                throw new IllegalArgumentException("hidden layer widths must be at least 1, got " + hidden);
+                throw new InvalidSettingException("hidden layer widths must be at least 1, got " + hidden);
             }
         }
         java.util.Objects.requireNonNull(activation, "activation");
@@ -61,7 +62,7 @@ public record MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation
      */
     public MultiLayerConfiguration configuration(double learningRate, long seed) {
         if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
-            throw new IllegalArgumentException("learning rate must be a positive number, got " + learningRate);
+            throw new InvalidSettingException("learning rate must be a positive number, got " + learningRate);
         }
         NeuralNetConfiguration.ListBuilder layers = new NeuralNetConfiguration.Builder()
                 .seed(seed)
