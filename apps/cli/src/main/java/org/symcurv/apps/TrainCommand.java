@@ -305,7 +305,11 @@ public final class TrainCommand implements Callable<Integer> {
             Reporter reporter = new Reporter(stdout, config.batchesPerEpoch(train.size()), saved == null ? 0 : saved.trainSeconds());
             Trainer trainer;
             if (saved != null) {
-                trainer = Trainer.resume(saved, network, optimizer, examples, evaluator, config, reporter);
+                try {
+                    trainer = Trainer.resume(saved, network, optimizer, examples, evaluator, config, reporter);
+                } catch (IllegalArgumentException mismatch) { // a checkpoint of another run: the user's input, not a bug
+                    throw new SymcurvCli.CommandFailure("cannot resume from " + resume + ": " + mismatch.getMessage(), mismatch);
+                }
                 stdout.printf(Locale.ROOT, "resuming from %s after %,d of %,d steps%n", resume, saved.iteration(), config.totalIterations());
                 stdout.flush();
             } else {
