@@ -165,7 +165,7 @@ class UncertaintyCommandsTest {
         CliRun named = symcurv("evaluate", "--model", model.toString(), "--data", data.toString(), "--test-count", "100",
                 "--ood", "train-slice=" + idx, "--ood", idx.toString(), "--no-progress");
         assertEquals(0, named.exitCode(), named.err());
-        assertTrue(named.out().contains("OOD sets (entropy, 2,000 images each): train-slice, other-idx3-ubyte\n"), named.out());
+        assertTrue(named.out().contains("OOD sets (entropy, 2,000 examples each): train-slice, other-idx3-ubyte\n"), named.out());
         String namedHeader = named.out().lines().filter(l -> l.startsWith("method ")).findFirst().orElseThrow();
         assertTrue(namedHeader.contains("  train-slice  ") && namedHeader.contains("  other-idx3-ubyte  "), namedHeader);
     }
