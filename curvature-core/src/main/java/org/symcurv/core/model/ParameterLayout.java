@@ -8,6 +8,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -20,7 +23,12 @@ import org.symcurv.core.symmetry.LeafSpec;
  * The flat parameter vector {@code θ ∈ R^P} of a DL4J {@link MultiLayerNetwork} as a list of leaves: the
  * tensors of {@code paramTable()}, layer by layer, each occupying a contiguous block of {@code θ}
  * (symmetry-curvature.md section 2). The order of {@code θ} is exactly that of DL4J's {@code params()}:
- * for a dense layer {@code l}, {@code W_l[nIn, nOut]} flattened column-major, then {@code b_l[nOut]}.
+ * for a dense layer {@code l}, {@code W_l[nIn, nOut]} flattened column-major, then {@code b_l[nOut]}; for a
+ * {@code ConvolutionLayer} {@code l}, its bias {@code b_l[out]} first, then {@code W_l[out, in, kH, kW]} row-major
+ * ({@code 'c'}), as DL4J's {@code paramTable()} orders them. A dense layer fed through a
+ * {@code CnnToFeedForwardPreProcessor} from {@code C} channels of {@code H×W} (DL4J flattens {@code [C, H, W]} row-major,
+ * input row {@code r = c·H·W + s}) has the 3-axis weight leaf {@code [H·W, C, nOut]} in order {@code 'f'}: its flat index
+ * {@code s + H·W·c + H·W·C·j} is DL4J's {@code r + nIn·j}, so the channel axis can carry the convolution's group.
  *
  * <p>Flat vectors are rank-1 {@code [P]} arrays, like {@code params()} in DL4J 1.0.0-M2.1; methods that
  * take one also accept {@code [1, P]} or {@code [P, 1]}. Immutable; it holds no reference to the network it
@@ -44,8 +52,9 @@ public final class ParameterLayout {
     }
 
     /**
-     * The layout of a network made of {@link DenseLayer}s (without layer normalisation) and
-     * {@link OutputLayer}s; layers without parameters are allowed and contribute no leaves.
+     * The layout of a network made of {@link DenseLayer}s (without layer normalisation), {@link OutputLayer}s and
+     * {@link ConvolutionLayer}s, with any input preprocessors; layers without parameters (subsampling, dropout, …)
+     * are allowed and contribute no leaves.
      *
      * @throws UnsupportedLayerException naming the layer index and class for any other layer with parameters
      * @throws IllegalStateException     if DL4J's parameter views are not laid out contiguously in {@code params()}
@@ -55,7 +64,7 @@ public final class ParameterLayout {
     }
 
     /**
-     * The layout of any network: dense and output layers as in {@link #of}, every other layer's parameters as
+     * The layout of any network: dense, output and convolution layers as in {@link #of}, every other layer's parameters as
      * DL4J stores them (shape and flattening order of the {@code paramTable()} view, orientation
      * "as stored by DL4J"). Use it when the caller treats the unknown layers' leaves as free.
      *
@@ -80,12 +89,21 @@ public final class ParameterLayout {
             if (table == null || table.isEmpty()) {
                 continue;
             }
+            String layerClass = conf.getClass().getSimpleName();
             boolean dense = isPlainDense(conf);
-            if (!dense && !allowAnyLayer) {
-                throw new UnsupportedLayerException(i, conf.getClass().getSimpleName(),
+            boolean convolution = conf.getClass() == ConvolutionLayer.class;
+            if (!dense && !convolution && !allowAnyLayer) {
+                throw new UnsupportedLayerException(i, layerClass,
                         "has parameters " + table.keySet() + " that ParameterLayout.of does not lay out (it knows DenseLayer without layer"
-                                + " normalisation and OutputLayer)",
+                                + " normalisation, OutputLayer and ConvolutionLayer)",
                         "use ParameterLayout.ofAnyLayers to take such leaves as DL4J stores them");
+            }
+            // a dense layer reading C channels of H×W through a CnnToFeedForwardPreProcessor: W as [H·W, C, nOut] 'f'
+            CnnToFeedForwardPreProcessor flatten = dense && net.getLayerWiseConfigurations().getInputPreProcess(i) instanceof CnnToFeedForwardPreProcessor f
+                    ? f : null;
+            if (flatten != null && flatten.getFormat() != CNN2DFormat.NCHW && !allowAnyLayer) {
+                throw new UnsupportedLayerException(i, layerClass, "reads its input through a CnnToFeedForwardPreProcessor in format " + flatten.getFormat(),
+                        "build the network with CNN2DFormat.NCHW (DL4J's default)");
             }
             for (Map.Entry<String, INDArray> entry : table.entrySet()) {
                 String key = entry.getKey();
@@ -97,20 +115,31 @@ public final class ParameterLayout {
                 }
                 long[] shape;
                 String orientation;
-                if (dense && key.equals("W")) {
+                char order = flatteningOrder(view, name);
+                if (dense && key.equals("W") && flatten != null && flatten.getFormat() == CNN2DFormat.NCHW && order == 'f'
+                        && view.rank() == 2 && view.size(0) == flatten.getNumChannels() * flatten.getInputHeight() * flatten.getInputWidth()) {
+                    shape = new long[] {flatten.getInputHeight() * flatten.getInputWidth(), flatten.getNumChannels(), view.size(1)};
+                    orientation = "[H·W, C, nOut]: axis 0 positions (" + flatten.getInputHeight() + "×" + flatten.getInputWidth()
+                            + ") of the flattened input, axis 1 its channels, axis 2 units of layer " + i + " (input row c·H·W + s)";
+                } else if (dense && key.equals("W")) {
                     shape = view.shape();
                     orientation = "[nIn, nOut]: axis 0 inputs of layer " + i + ", axis 1 units of layer " + i;
                 } else if (dense && key.equals("b")) {
                     shape = new long[] {view.length()};
                     orientation = "[nOut]: units of layer " + i;
-                } else if (dense) {
-                    throw new UnsupportedLayerException(i, conf.getClass().getSimpleName(), "has an unexpected parameter '" + key + "' besides W and b",
+                } else if (convolution && key.equals("W") && view.rank() == 4) {
+                    shape = view.shape();
+                    orientation = "[out, in, kH, kW]: axis 0 output channels of layer " + i + ", axis 1 input channels, axes 2-3 the kernel";
+                } else if (convolution && key.equals("b")) {
+                    shape = new long[] {view.length()};
+                    orientation = "[out]: output channels of layer " + i;
+                } else if ((dense || convolution) && !allowAnyLayer) {
+                    throw new UnsupportedLayerException(i, layerClass, "has an unexpected parameter '" + key + "' besides W and b",
                             "use ParameterLayout.ofAnyLayers");
                 } else {
                     shape = view.rank() == 2 && view.rows() == 1 ? new long[] {view.length()} : view.shape();
-                    orientation = "as stored by DL4J (" + conf.getClass().getSimpleName() + ")";
+                    orientation = "as stored by DL4J (" + layerClass + ")";
                 }
-                char order = flatteningOrder(view, name);
                 leaves.add(new ParameterLeaf(name, i, key, shape, order, offset, orientation));
                 offset += view.length();
             }

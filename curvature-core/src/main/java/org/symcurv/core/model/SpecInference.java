@@ -185,6 +185,10 @@ public final class SpecInference {
             return java.util.Collections.nCopies(leaf.rank(), AxisLabel.FREE);
         }
         AxisLabel units = label(unitGroups[i]);
+        if (leaf.key().equals("W") && leaf.rank() == 3) {
+            // a dense layer after a CnnToFeedForwardPreProcessor: [H·W, C, nOut]
+            return List.of(AxisLabel.FREE, AxisLabel.FREE, units);
+        }
         if (leaf.key().equals("W")) {
             return List.of(i > 0 ? label(unitGroups[i - 1]) : AxisLabel.FREE, units);
         }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -14,6 +15,7 @@ import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
@@ -24,6 +26,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 import org.symcurv.core.symmetry.SymmetrySpec;
 import org.symcurv.core.testing.DenseMatrices;
 import org.symcurv.core.testing.SeededRandom;
+import org.symcurv.core.testing.TinyCnns;
 import org.symcurv.core.testing.TinyNetworks;
 
 class ParameterLayoutTest {
@@ -157,8 +160,8 @@ class ParameterLayoutTest {
                 .build();
         MultiLayerNetwork net = TinyNetworks.initialise(conf, 2);
         UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class, () -> ParameterLayout.of(net));
-        assertEquals(0, e.layerIndex());
-        assertTrue(e.getMessage().contains("layer 0 (ConvolutionLayer)") && e.getMessage().contains("ofAnyLayers"), e.getMessage());
+        assertEquals(1, e.layerIndex());
+        assertTrue(e.getMessage().contains("layer 1 (BatchNormalization)") && e.getMessage().contains("ofAnyLayers"), e.getMessage());
 
         ParameterLayout layout = ParameterLayout.ofAnyLayers(net);
         assertEquals(net.numParams(), layout.parameterCount());
@@ -168,12 +171,72 @@ class ParameterLayoutTest {
             INDArray view = entry.getValue();
             INDArray ours = leaves.get(entry.getKey());
             assertEquals(view.length(), ours.length(), entry.getKey());
-            assertArrayEquals(DenseMatrices.toVector(view.reshape('c', new long[] {view.length()})), DenseMatrices.toVector(ours.reshape('c', new long[] {ours.length()})), 0.0,
+            // column-major: the same flat order for DL4J's [C·H·W, nOut] and the leaf's [H·W, C, nOut]
+            assertArrayEquals(DenseMatrices.toVector(view.reshape('f', new long[] {view.length()})), DenseMatrices.toVector(ours.reshape('f', new long[] {ours.length()})), 0.0,
                     entry.getKey());
         }
-        assertEquals(4, layout.leaf("0_W").rank(), "convolution weights keep DL4J's [nOut, nIn, kH, kW]");
+        assertArrayEquals(new long[] {2, 1, 2, 2}, layout.leaf("0_W").shape(), "convolution weights keep DL4J's [out, in, kH, kW]");
         assertTrue(layout.leaf("1_gamma").orientation().contains("as stored by DL4J"));
+        assertArrayEquals(new long[] {9, 2, 3}, layout.leaf("2_W").shape(), "the dense layer after the flattening reads [H·W, C, nOut]");
         assertEquals('f', layout.leaf("2_W").order());
         new SymmetrySpec(List.of(), layout.leafSpecs());
+    }
+
+    /**
+     * A LeNet-like CNN (conv, max pool, conv without bias in Same mode, avg pool, dropout, dense, output): the strict
+     * layout takes it, and every parameter's flat offset, read through the leaf's shape and order, is DL4J's own
+     * {@code paramTable()} view element.
+     */
+    @Test
+    void convolutionalLeavesSitWhereDl4jKeepsThem() {
+        MultiLayerNetwork net = TinyCnns.builder(4).input(8, 7, 2).conv(3, 3, Activation.RELU).maxPool(2)
+                .conv(2, new int[] {2, 3}, new int[] {1, 1}, new int[] {0, 0}, ConvolutionMode.Same, false, Activation.TANH)
+                .pool(PoolingType.AVG, new int[] {2, 2}, new int[] {1, 1}, new int[] {0, 0}, ConvolutionMode.Truncate)
+                .dropout(0.5).dense(4, Activation.SIGMOID).softmax(3);
+        ParameterLayout layout = ParameterLayout.of(net);
+        assertEquals(List.of("0_b", "0_W", "2_W", "5_W", "5_b", "6_W", "6_b"), layout.leaves().stream().map(ParameterLeaf::name).toList(),
+                "params() order: a convolution's bias comes before its kernel");
+        assertArrayEquals(new long[] {3}, layout.leaf("0_b").shape());
+        assertArrayEquals(new long[] {3, 2, 3, 3}, layout.leaf("0_W").shape());
+        assertEquals('c', layout.leaf("0_W").order());
+        assertArrayEquals(new long[] {2, 3, 2, 3}, layout.leaf("2_W").shape());
+        // 8×7 → conv 3×3: 6×5 → pool 2: 3×2 → Same conv: 3×2 → avg pool 2×2 stride 1: 2×1, 2 channels
+        assertArrayEquals(new long[] {2, 2, 4}, layout.leaf("5_W").shape());
+        assertEquals('f', layout.leaf("5_W").order());
+        assertArrayEquals(new long[] {4, 3}, layout.leaf("6_W").shape());
+        assertEquals(net.numParams(), layout.parameterCount());
+
+        double[] theta = DenseMatrices.toVector(layout.read(net));
+        for (int l : new int[] {0, 2}) {
+            INDArray w = net.getParam(l + "_W");
+            ParameterLeaf leaf = layout.leaf(l + "_W");
+            long[] s = leaf.shape();
+            for (int o = 0; o < s[0]; o++) {
+                for (int c = 0; c < s[1]; c++) {
+                    for (int y = 0; y < s[2]; y++) {
+                        for (int x = 0; x < s[3]; x++) {
+                            long flat = leaf.offset() + ((o * s[1] + c) * s[2] + y) * s[3] + x;
+                            assertEquals(w.getDouble(o, c, y, x), theta[(int) flat], 0.0, leaf.name() + "[" + o + "," + c + "," + y + "," + x + "]");
+                        }
+                    }
+                }
+            }
+        }
+        INDArray b0 = net.getParam("0_b");
+        for (int o = 0; o < 3; o++) {
+            assertEquals(b0.getDouble(o), theta[(int) layout.leaf("0_b").offset() + o], 0.0, "0_b[" + o + "]");
+        }
+        // the flattened dense weight: DL4J's W[c·H·W + s, j] is leaf element [s, c, j] at offset + s + H·W·c + H·W·C·j
+        INDArray w5 = net.getParam("5_W");
+        ParameterLeaf leaf5 = layout.leaf("5_W");
+        for (int c = 0; c < 2; c++) {
+            for (int sp = 0; sp < 2; sp++) {
+                for (int j = 0; j < 4; j++) {
+                    long flat = leaf5.offset() + sp + 2L * c + 4L * j;
+                    assertEquals(w5.getDouble(c * 2 + sp, j), theta[(int) flat], 0.0, "5_W[" + sp + "," + c + "," + j + "]");
+                    assertEquals(w5.getDouble(c * 2 + sp, j), layout.leafValue(layout.read(net), "5_W").getDouble(sp, c, j), 0.0);
+                }
+            }
+        }
     }
 }
