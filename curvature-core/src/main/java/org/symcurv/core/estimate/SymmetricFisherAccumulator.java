@@ -196,7 +196,7 @@ public final class SymmetricFisherAccumulator {
     }
 
     /** Row-wise Kronecker product: row {@code i} of the result is {@code x_i ⊗ y_i} (row-major). */
-    static INDArray rowKronecker(INDArray x, INDArray y) {
+    public static INDArray rowKronecker(INDArray x, INDArray y) {
         long n = x.size(0);
         long p = x.size(1);
         long q = y.size(1);

@@ -1,11 +1,11 @@
 package org.symcurv.core.model;
 
 import java.util.List;
-import java.util.Optional;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.symcurv.core.estimate.SymmetricFisherAccumulator;
 
 /**
  * A dense layer {@code a_out = φ(z)}, {@code z = a_in W + b} (row vectors, {@code W} of shape {@code [nIn, nOut]} as DL4J
@@ -18,12 +18,18 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *              R(∂ℓ/∂a_in) = R(δ) Wᵀ + δ Vᵀ
  * </pre>
  *
- * with {@code e = ∂ℓ/∂a_out} and {@code (V, c)} the direction's weight and bias. The network's output layer is a dense
+ * with {@code e = ∂ℓ/∂a_out} and {@code (V, c)} the direction's weight and bias (the exact pieces are
+ * {@link ActivatedLinearLayer}'s with the linear map {@code a ↦ a W + b}). The network's output layer is a dense
  * layer without {@code φ} here (its activation is part of the {@link OutputLoss}). The batched passes use the DL4J
  * activation itself ({@code getActivation}, {@code backprop}), so they agree with DL4J's gradients; the exact pieces use
  * its float64 twin {@link ScalarActivation}. Parameters are read from the network at every call.
+ *
+ * <p>A dense layer fed through a {@code CnnToFeedForwardPreProcessor} has the 3-axis weight leaf {@code [H·W, C, nOut]}
+ * ({@link ParameterLayout}); its flat order is that of {@code [nIn, nOut]} column-major, so every formula is unchanged, but
+ * its per-example gradient {@code a_i ⊗ δ_i} does not factor over the three axes: it is only materialised
+ * ({@link #perExampleGradient}).
  */
-final class DenseWalkLayer implements WalkLayer {
+final class DenseWalkLayer extends ActivatedLinearLayer {
     private final MultiLayerNetwork net;
     private final int index;
     private final String layerClass;
@@ -34,9 +40,8 @@ final class DenseWalkLayer implements WalkLayer {
     private final IActivation activation;
     /** The activation DL4J configures, shown by {@link #describe} (the output layer's belongs to the loss). */
     private final IActivation configuredActivation;
-    /** The float64 twin of {@code φ} ({@code null} for none, or when {@code exactProblem} says why not). */
-    private final ScalarActivation exactActivation;
-    private final String exactProblem;
+    /** The weight leaf's shape: {@code [nIn, nOut]}, or {@code [H·W, C, nOut]} after a flattening. */
+    private final long[] weightShape;
     private final int weightOffset;
     /** Offset of the bias in {@code θ}, or −1 without bias. */
     private final int biasOffset;
@@ -49,6 +54,7 @@ final class DenseWalkLayer implements WalkLayer {
      */
     DenseWalkLayer(MultiLayerNetwork net, int index, String layerClass, long nIn, long nOut, boolean hasBias, IActivation activation,
                    boolean output, ParameterLayout layout) {
+        super(output ? null : ScalarActivation.fromDl4j(activation).orElse(null), exactProblem(activation, output, layout.leaf(index + "_W")));
         this.net = net;
         this.index = index;
         this.layerClass = layerClass;
@@ -58,17 +64,19 @@ final class DenseWalkLayer implements WalkLayer {
         this.activation = output ? null : activation;
         this.configuredActivation = activation;
         ParameterLeaf w = layout.leaf(index + "_W");
+        this.weightShape = w.shape();
         this.weightOffset = Math.toIntExact(w.offset());
         this.biasOffset = hasBias ? Math.toIntExact(layout.leaf(index + "_b").offset()) : -1;
-        Optional<ScalarActivation> scalar = output ? Optional.empty() : ScalarActivation.fromDl4j(activation);
-        this.exactActivation = scalar.orElse(null);
-        if (!output && scalar.isEmpty()) {
-            this.exactProblem = "has activation " + activation + ", which has no exact oracle";
-        } else if (w.order() != 'f') {
-            this.exactProblem = "stores W in '" + w.order() + "' order; the exact oracle reads W column-major as DL4J 1.0.0-M2.1 does";
-        } else {
-            this.exactProblem = null;
+    }
+
+    private static String exactProblem(IActivation activation, boolean output, ParameterLeaf w) {
+        if (!output && ScalarActivation.fromDl4j(activation).isEmpty()) {
+            return "has activation " + activation + ", which has no exact oracle";
         }
+        if (w.order() != 'f') {
+            return "stores W in '" + w.order() + "' order; the exact oracle reads W column-major as DL4J 1.0.0-M2.1 does";
+        }
+        return null;
     }
 
     @Override
@@ -104,7 +112,7 @@ final class DenseWalkLayer implements WalkLayer {
     @Override
     public long[] parameterShape(String key) {
         return switch (key) {
-            case "W" -> new long[] {nIn, nOut};
+            case "W" -> weightShape.clone();
             case "b" -> new long[] {nOut};
             default -> throw new IllegalArgumentException("a dense layer has parameters W and b, not '" + key + "'");
         };
@@ -142,104 +150,54 @@ final class DenseWalkLayer implements WalkLayer {
         return new Backward(in, List.of(delta));
     }
 
+    /** {@code W} factors unless it is the 3-axis leaf of a flattened image; {@code b} always. */
+    @Override
+    public boolean factors(String key) {
+        return !key.equals("W") || weightShape.length == 2;
+    }
+
     @Override
     public List<INDArray> gradientFactors(Pass pass, Backward backward, int rowsPerExample, String key) {
         INDArray delta = backward.cache().get(0);
         return switch (key) {
-            case "W" -> List.of(NetworkWalk.repeatRows(pass.input(), rowsPerExample), delta);
+            case "W" -> {
+                if (weightShape.length != 2) {
+                    throw new IllegalArgumentException("the gradient of layer " + index + "'s weight leaf " + java.util.Arrays.toString(weightShape)
+                            + " does not factor over its three axes: use the materialised per-example gradient");
+                }
+                yield List.of(NetworkWalk.repeatRows(pass.input(), rowsPerExample), delta);
+            }
             case "b" -> List.of(delta);
             default -> throw new IllegalArgumentException("a dense layer has parameters W and b, not '" + key + "'");
         };
     }
 
-    // ------------------------------------------------------------------ exact
+    /** {@code W ↦ vec_f(a_i ⊗ δ_i)}, i.e. row {@code i} holds {@code a_{i,r} δ_{i,j}} at {@code r + nIn·j}; {@code b ↦ δ_i}. */
+    @Override
+    public INDArray perExampleGradient(Pass pass, Backward backward, int rowsPerExample, String key) {
+        INDArray delta = backward.cache().get(0);
+        return switch (key) {
+            case "W" -> SymmetricFisherAccumulator.rowKronecker(delta, NetworkWalk.repeatRows(pass.input(), rowsPerExample));
+            case "b" -> delta;
+            default -> throw new IllegalArgumentException("a dense layer has parameters W and b, not '" + key + "'");
+        };
+    }
+
+    // ------------------------------------------------------------------ exact: the linear map a ↦ a W + b
 
     @Override
-    public Optional<String> exactProblem() {
-        return Optional.ofNullable(exactProblem);
-    }
-
-    private void requireExact() {
-        if (exactProblem != null) {
-            throw new UnsupportedLayerException(index, layerClass, exactProblem, NetworkWalk.EXACT_REMEDY);
-        }
-    }
-
-    @Override
-    public ExactPass exactForward(double[] theta, double[] input) {
-        requireExact();
-        double[] z = affine(theta, input);
-        if (exactActivation == null) {
-            return new ExactPass(input, z, z);
-        }
-        double[] a = new double[z.length];
-        for (int j = 0; j < z.length; j++) {
-            a[j] = exactActivation.value(z[j]);
-        }
-        return new ExactPass(input, a, z);
-    }
-
-    /** {@code δ = e ⊙ φ'(z)}. */
-    private double[] preActivationError(ExactPass pass, double[] outputError) {
-        if (exactActivation == null) {
-            return outputError;
-        }
-        double[] z = pass.cache();
-        double[] delta = new double[outputError.length];
-        for (int i = 0; i < delta.length; i++) {
-            delta[i] = outputError[i] * exactActivation.derivative(z[i]);
-        }
-        return delta;
+    double[] linear(double[] params, double[] in, boolean withBias) {
+        return withBias ? affine(params, in) : timesWeights(params, in);
     }
 
     @Override
-    public double[] exactBackward(double[] theta, ExactPass pass, double[] outputError, double[] gradient, double weight, boolean inputError) {
-        double[] delta = preActivationError(pass, outputError);
-        addOuter(gradient, pass.input(), delta, weight, true);
-        return inputError ? timesTransposedWeights(theta, delta) : null;
+    double[] linearTransposed(double[] params, double[] delta) {
+        return timesTransposedWeights(params, delta);
     }
 
     @Override
-    public ExactTangent exactTangent(double[] theta, double[] v, ExactPass pass, double[] inputTangent) {
-        double[] rz = sum(timesWeights(theta, inputTangent), affine(v, pass.input()));
-        if (exactActivation == null) {
-            return new ExactTangent(rz, rz);
-        }
-        double[] z = pass.cache();
-        double[] ra = new double[rz.length];
-        for (int j = 0; j < rz.length; j++) {
-            ra[j] = exactActivation.derivative(z[j]) * rz[j];
-        }
-        return new ExactTangent(ra, rz);
-    }
-
-    @Override
-    public double[][] exactTangentBackward(double[] theta, double[] v, ExactPass pass, double[] inputTangent, ExactTangent tangent,
-                                           double[] outputError, double[] outputErrorTangent, double[] gradient, double weight, boolean inputError) {
-        double[] delta;
-        double[] rDelta;
-        if (exactActivation == null) {
-            delta = outputError;
-            rDelta = outputErrorTangent;
-        } else {
-            double[] z = pass.cache();
-            double[] rz = tangent.cache();
-            delta = new double[outputError.length];
-            rDelta = new double[outputError.length];
-            for (int i = 0; i < delta.length; i++) {
-                double d1 = exactActivation.derivative(z[i]);
-                delta[i] = outputError[i] * d1;
-                rDelta[i] = outputErrorTangent[i] * d1 + outputError[i] * exactActivation.secondDerivative(z[i]) * rz[i];
-            }
-        }
-        addOuter(gradient, inputTangent, delta, weight, false);
-        addOuter(gradient, pass.input(), rDelta, weight, true);
-        if (!inputError) {
-            return new double[][] {null, null};
-        }
-        double[] e = timesTransposedWeights(theta, delta);
-        double[] re = sum(timesTransposedWeights(theta, rDelta), timesTransposedWeights(v, delta));
-        return new double[][] {e, re};
+    void addGradient(double[] gradient, double[] in, double[] delta, double weight, boolean withBias) {
+        addOuter(gradient, in, delta, weight, withBias);
     }
 
     /** {@code in W + b}, with the weights and bias of {@code params} (θ, or a direction v). */
@@ -308,14 +266,6 @@ final class DenseWalkLayer implements WalkLayer {
                 out[biasOffset + j] += d;
             }
         }
-    }
-
-    private static double[] sum(double[] a, double[] b) {
-        double[] out = new double[a.length];
-        for (int i = 0; i < a.length; i++) {
-            out[i] = a[i] + b[i];
-        }
-        return out;
     }
 
     @Override

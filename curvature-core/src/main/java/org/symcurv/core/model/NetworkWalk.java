@@ -6,11 +6,19 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -27,18 +35,25 @@ import org.symcurv.core.symmetry.LeafSpec;
  * layers gives every layer's parameter gradient; which error is backpropagated — the loss gradient at sampled or true
  * labels, or a unit vector per output — is the caller's.
  *
- * <p>Layers understood today: {@link DenseLayer} (any DL4J activation; no layer normalisation) and one
- * {@link OutputLayer} at the end; no input preprocessors. A new layer type is one {@link WalkLayer} implementation
- * and one case in {@link #layerOf}; anything else is refused with its layer index and class
- * ({@link UnsupportedLayerException}). The pass is the network's inference-mode function: dropout and weight noise,
- * which act only in training, are not applied. The network's current parameters are read at every call; the network is
+ * <p>Layers understood today: {@link DenseLayer} (any DL4J activation; no layer normalisation), {@code ConvolutionLayer}
+ * (2-D, NCHW, any kernel, stride and padding, dilation 1, {@code ConvolutionMode} Truncate, Strict or Same, with or without
+ * bias, any activation), {@code SubsamplingLayer} (MAX and AVG pooling, any kernel, stride and padding, Truncate/Strict/Same),
+ * {@code DropoutLayer} (the identity at inference), and one {@link OutputLayer} at the end; the input preprocessors DL4J
+ * inserts for {@code InputType.convolutionalFlat(h, w, c)}: {@code FeedForwardToCnnPreProcessor} (flat features to an
+ * image) and {@code CnnToFeedForwardPreProcessor} (an image to a dense layer). Batched arrays between layers are always
+ * {@code [N, width]}, an image {@code [C, H, W]} flattened row-major as DL4J flattens it, so the preprocessors are
+ * identities here. A new layer type is one {@link WalkLayer} implementation and one case in {@link #layerOf}; anything
+ * else is refused with its layer index and class ({@link UnsupportedLayerException}). The pass is the network's
+ * inference-mode function: dropout and weight noise, which act only in training, are not applied. The network's current parameters are read at every call; the network is
  * never modified.
  */
 public final class NetworkWalk {
     /** What the walk supports, for refusals. */
-    static final String REMEDY = "symcurv's curvature code handles DenseLayer* followed by one OutputLayer (softmax + "
-            + "MCXENT/NEGATIVELOGLIKELIHOOD, identity + MSE or sigmoid + XENT, no per-output loss weights), without input "
-            + "preprocessors or layer normalisation";
+    static final String REMEDY = "symcurv's curvature code handles DenseLayer (no layer normalisation), ConvolutionLayer (2-D, NCHW, "
+            + "dilation 1, ConvolutionMode Truncate/Strict/Same), SubsamplingLayer (MAX or AVG) and DropoutLayer, with DL4J's "
+            + "FeedForwardToCnnPreProcessor and CnnToFeedForwardPreProcessor (setInputType(InputType.convolutionalFlat(h, w, c))), "
+            + "followed by one OutputLayer (softmax + MCXENT/NEGATIVELOGLIKELIHOOD, identity + MSE or sigmoid + XENT, no per-output "
+            + "loss weights)";
     /** What the exact oracles support beyond the walk. */
     static final String EXACT_REMEDY = "the exact oracle handles hidden activations " + Arrays.toString(ScalarActivation.Kind.values());
 
@@ -73,24 +88,49 @@ public final class NetworkWalk {
         List<WalkLayer> layers = new ArrayList<>();
         OutputLoss loss = null;
         IActivation outputActivation = null;
+        // the previous layer's output: an image [C, H, W] (flattened row-major) or null for flat features
+        long[] image = null;
         for (int i = 0; i < count; i++) {
             org.deeplearning4j.nn.conf.layers.Layer conf = net.getLayer(i).conf().getLayer();
             String name = conf.getClass().getSimpleName();
             boolean last = i == count - 1;
+            Long previousWidth = layers.isEmpty() ? null : layers.get(layers.size() - 1).outputWidth();
             InputPreProcessor pre = net.getLayerWiseConfigurations().getInputPreProcess(i);
-            if (pre != null) {
+            if (pre instanceof FeedForwardToCnnPreProcessor toImage && pre.getClass() == FeedForwardToCnnPreProcessor.class) {
+                long[] shape = {toImage.getNumChannels(), toImage.getInputHeight(), toImage.getInputWidth()};
+                long width = shape[0] * shape[1] * shape[2];
+                if (image != null || previousWidth != null && previousWidth != width) {
+                    throw new UnsupportedLayerException(i, name, "has a FeedForwardToCnnPreProcessor to " + Arrays.toString(shape) + " but its input is "
+                            + (image != null ? "the image " + Arrays.toString(image) : previousWidth + " features"), REMEDY);
+                }
+                image = shape;
+            } else if (pre instanceof CnnToFeedForwardPreProcessor flatten && pre.getClass() == CnnToFeedForwardPreProcessor.class) {
+                long[] shape = {flatten.getNumChannels(), flatten.getInputHeight(), flatten.getInputWidth()};
+                if (flatten.getFormat() != CNN2DFormat.NCHW) {
+                    throw new UnsupportedLayerException(i, name, "flattens images in format " + flatten.getFormat(), REMEDY);
+                }
+                if (image == null || !Arrays.equals(image, shape)) {
+                    throw new UnsupportedLayerException(i, name, "has a CnnToFeedForwardPreProcessor from " + Arrays.toString(shape) + " but its input is "
+                            + (image != null ? "the image " + Arrays.toString(image) : "not an image"), REMEDY);
+                }
+                image = null;
+            } else if (pre != null) {
                 throw new UnsupportedLayerException(i, name, "has an input preprocessor " + pre.getClass().getSimpleName(), REMEDY);
             }
             if ((conf.getClass() == OutputLayer.class) != last && ParameterLayout.isPlainDense(conf)) {
                 throw new UnsupportedLayerException(i, name, last ? "is the last layer but not an OutputLayer, so the loss is unknown"
                         : "is an OutputLayer before the end of the network", REMEDY);
             }
-            WalkLayer layer = layerOf(net, i, conf, last, layout);
-            if (!layers.isEmpty() && layer.inputWidth() != layers.get(layers.size() - 1).outputWidth()) {
-                throw new UnsupportedLayerException(i, name, "has nIn " + layer.inputWidth() + " but layer " + (i - 1) + " has nOut "
-                        + layers.get(layers.size() - 1).outputWidth(), REMEDY);
+            if (last && !ParameterLayout.isPlainDense(conf)) {
+                throw new UnsupportedLayerException(i, name, "is the last layer but not an OutputLayer, so the loss is unknown", REMEDY);
+            }
+            WalkLayer layer = layerOf(net, i, conf, last, layout, image, previousWidth);
+            if (previousWidth != null && layer.inputWidth() != previousWidth) {
+                throw new UnsupportedLayerException(i, name, "takes " + layer.inputWidth() + " inputs but layer " + (i - 1) + " gives "
+                        + previousWidth, REMEDY);
             }
             layers.add(layer);
+            image = layer.outputImage();
             if (last) {
                 outputActivation = ((BaseLayer) conf).getActivationFn();
                 Optional<OutputLoss> l = OutputLoss.fromDl4j(outputActivation, ((OutputLayer) conf).getLossFn());
@@ -104,9 +144,19 @@ public final class NetworkWalk {
         return new NetworkWalk(layers, loss, outputActivation, layout);
     }
 
-    /** The one place that maps a DL4J layer configuration to its {@link WalkLayer}. */
-    private static WalkLayer layerOf(MultiLayerNetwork net, int i, org.deeplearning4j.nn.conf.layers.Layer conf, boolean last, ParameterLayout layout) {
+    /**
+     * The one place that maps a DL4J layer configuration to its {@link WalkLayer}.
+     *
+     * @param image         the layer's input image {@code [C, H, W]} (after its preprocessor), or {@code null} if flat
+     * @param previousWidth the previous layer's output width, or {@code null} for the first layer
+     */
+    private static WalkLayer layerOf(MultiLayerNetwork net, int i, org.deeplearning4j.nn.conf.layers.Layer conf, boolean last, ParameterLayout layout,
+                                     long[] image, Long previousWidth) {
         String name = conf.getClass().getSimpleName();
+        boolean dense = conf.getClass() == DenseLayer.class && !((DenseLayer) conf).hasLayerNorm() || conf.getClass() == OutputLayer.class && last;
+        if (dense && image != null) {
+            throw new UnsupportedLayerException(i, name, "reads an image " + Arrays.toString(image) + " without a CnnToFeedForwardPreProcessor", REMEDY);
+        }
         if (conf.getClass() == DenseLayer.class && !((DenseLayer) conf).hasLayerNorm()) {
             FeedForwardLayer ff = (FeedForwardLayer) conf;
             return new DenseWalkLayer(net, i, name, ff.getNIn(), ff.getNOut(), ((DenseLayer) conf).hasBias(), ((BaseLayer) conf).getActivationFn(), false, layout);
@@ -115,7 +165,46 @@ public final class NetworkWalk {
             FeedForwardLayer ff = (FeedForwardLayer) conf;
             return new DenseWalkLayer(net, i, name, ff.getNIn(), ff.getNOut(), ((OutputLayer) conf).hasBias(), ((BaseLayer) conf).getActivationFn(), true, layout);
         }
-        throw new UnsupportedLayerException(i, name, "is not a DenseLayer without layer normalisation or an OutputLayer", REMEDY);
+        if (conf.getClass() == ConvolutionLayer.class) {
+            ConvolutionLayer c = (ConvolutionLayer) conf;
+            requireImageWindow(i, name, image, c.getCnn2dDataFormat(), c.getDilation(), c.getConvolutionMode());
+            if (c.getNIn() != image[0]) {
+                throw new UnsupportedLayerException(i, name, "has nIn " + c.getNIn() + " but its input has " + image[0] + " channels", REMEDY);
+            }
+            return new ConvolutionWalkLayer(net, i, name, image, Math.toIntExact(c.getNOut()), c.getKernelSize(), c.getStride(), c.getPadding(),
+                    c.getConvolutionMode(), c.hasBias(), c.getActivationFn(), layout);
+        }
+        if (conf.getClass() == SubsamplingLayer.class) {
+            SubsamplingLayer s = (SubsamplingLayer) conf;
+            requireImageWindow(i, name, image, s.getCnn2dDataFormat(), s.getDilation(), s.getConvolutionMode());
+            if (s.getPoolingType() != PoolingType.MAX && s.getPoolingType() != PoolingType.AVG) {
+                throw new UnsupportedLayerException(i, name, "pools by " + s.getPoolingType() + "; the walk knows MAX and AVG pooling", REMEDY);
+            }
+            return new SubsamplingWalkLayer(i, name, image, s.getKernelSize(), s.getStride(), s.getPadding(), s.getConvolutionMode(),
+                    s.getPoolingType() == PoolingType.MAX, s.isAvgPoolIncludePadInDivisor());
+        }
+        if (conf.getClass() == DropoutLayer.class) {
+            long width = image != null ? image[0] * image[1] * image[2] : previousWidth != null ? previousWidth : ((FeedForwardLayer) conf).getNIn();
+            return new IdentityWalkLayer(i, name, width, image);
+        }
+        throw new UnsupportedLayerException(i, name, "is not a layer the walk understands", REMEDY);
+    }
+
+    /** @throws UnsupportedLayerException unless the layer slides a dilation-1 window over an NCHW image in Truncate, Strict or Same mode */
+    private static void requireImageWindow(int i, String name, long[] image, CNN2DFormat format, int[] dilation, ConvolutionMode mode) {
+        if (image == null) {
+            throw new UnsupportedLayerException(i, name, "needs an image input [C, H, W]; build the network with setInputType(InputType.convolutionalFlat(h, w, c))"
+                    + " so DL4J inserts its preprocessors", REMEDY);
+        }
+        if (format != CNN2DFormat.NCHW) {
+            throw new UnsupportedLayerException(i, name, "uses the data format " + format, REMEDY);
+        }
+        if (dilation != null && (dilation[0] != 1 || dilation[1] != 1)) {
+            throw new UnsupportedLayerException(i, name, "has dilation " + Arrays.toString(dilation), REMEDY);
+        }
+        if (mode != ConvolutionMode.Truncate && mode != ConvolutionMode.Strict && mode != ConvolutionMode.Same) {
+            throw new UnsupportedLayerException(i, name, "uses ConvolutionMode." + mode, REMEDY);
+        }
     }
 
     /** The layers in network order. */
@@ -284,6 +373,17 @@ public final class NetworkWalk {
     List<INDArray> gradientFactors(Forward forward, List<WalkLayer.Backward> backward, int rowsPerExample, Parameter parameter) {
         int l = parameter.layer();
         return layers.get(l).gradientFactors(forward.passes().get(l), backward.get(l), rowsPerExample, parameter.key());
+    }
+
+    /** Whether the parameter's per-example gradient factors ({@link WalkLayer#factors}). */
+    boolean factors(Parameter parameter) {
+        return layers.get(parameter.layer()).factors(parameter.key());
+    }
+
+    /** The materialised per-example gradient of one parameter ({@link WalkLayer#perExampleGradient}): {@code [k·N, leafLength]}. */
+    INDArray perExampleGradient(Forward forward, List<WalkLayer.Backward> backward, int rowsPerExample, Parameter parameter) {
+        int l = parameter.layer();
+        return layers.get(l).perExampleGradient(forward.passes().get(l), backward.get(l), rowsPerExample, parameter.key());
     }
 
     /**

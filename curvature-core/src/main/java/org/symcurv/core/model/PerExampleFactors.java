@@ -10,6 +10,8 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.symcurv.core.estimate.FactoredGradients;
 import org.symcurv.core.symmetry.LeafSpec;
 import org.symcurv.core.symmetry.SymmetrySpec;
@@ -101,15 +103,14 @@ public final class PerExampleFactors {
      * @param spec     the leaves to produce factors for, matched to the network's parameters by name ({@code "l_W"},
      *                 {@code "l_b"}) and shape; any subset of the network's leaves, in any order
      * @return per leaf of {@code spec}: {@code "l_W"} → {@code [A_l, Δ_l]}, {@code "l_b"} → {@code [Δ_l]}; {@code N} rows
-     * @throws IllegalArgumentException naming the problem if shapes do not fit or a leaf is not a parameter of the network
+     * @throws IllegalArgumentException naming the problem if shapes do not fit, a leaf is not a parameter of the network, or
+     *                                  a leaf's gradient does not factor ({@link #factors(SymmetrySpec)}: use
+     *                                  {@link #materialisedWithLabels})
      */
     public FactoredGradients withLabels(INDArray features, INDArray targets, SymmetrySpec spec) {
         List<NetworkWalk.Parameter> parameters = parameters(spec);
         INDArray x = walk.requireFeatures(features);
-        if (targets == null || targets.rank() != 2 || targets.size(0) != x.size(0) || targets.size(1) != outputCount()) {
-            throw new IllegalArgumentException("targets must have shape [" + x.size(0) + ", " + outputCount() + "] (examples × network outputs), got "
-                    + (targets == null ? "null" : Arrays.toString(targets.shape())));
-        }
+        requireTargets(targets, x.size(0));
         NetworkWalk.Forward forward = walk.forward(x, dataType);
         INDArray outputError = walk.outputLoss().outputError(walk.prediction(forward), targets.castTo(dataType));
         return factors(spec, parameters, forward, outputError, 1);
@@ -142,6 +143,89 @@ public final class PerExampleFactors {
     }
 
     /**
+     * Whether every leaf of {@code spec} has factored per-example gradients ({@link #withLabels}); otherwise (a
+     * convolution kernel, a dense weight read through a flattening) only the materialised ones exist
+     * ({@link #materialisedWithLabels}).
+     *
+     * @throws IllegalArgumentException if a leaf is not a parameter of the network
+     */
+    public boolean factors(SymmetrySpec spec) {
+        for (NetworkWalk.Parameter p : parameters(spec)) {
+            if (!walk.factors(p)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The materialised per-example gradients {@code G[i, :] = ∇ℓ(x_i, y_i)} restricted to the leaves of {@code spec}, in
+     * {@code spec}'s flat layout (leaf {@code L} in columns {@code [offset_L, offset_L + length_L)}, in the leaf's flat
+     * order): {@code [N, P_spec]} from one batched forward and backward pass (a convolution's kernel gradient
+     * {@code Σ_p δ_{i,p} ⊗ x_{i,p}} as one batched product). For any network the walk understands.
+     *
+     * @param features {@code [N, inputs]}; not modified
+     * @param targets  {@code [N, o]}, as {@link #withLabels}
+     * @throws IllegalArgumentException as {@link #withLabels}
+     */
+    public INDArray materialisedWithLabels(INDArray features, INDArray targets, SymmetrySpec spec) {
+        List<NetworkWalk.Parameter> parameters = parameters(spec);
+        INDArray x = walk.requireFeatures(features);
+        requireTargets(targets, x.size(0));
+        NetworkWalk.Forward forward = walk.forward(x, dataType);
+        INDArray outputError = walk.outputLoss().outputError(walk.prediction(forward), targets.castTo(dataType));
+        return materialised(spec, parameters, forward, outputError, 1);
+    }
+
+    /**
+     * The materialised per-example gradients at {@code k} labels per example drawn from the model's predictive, the same
+     * draws as {@link #withSampledLabels} for the same {@code random} state: {@code [N·k, P_spec]}, rows {@code i·k + s}.
+     */
+    public INDArray materialisedWithSampledLabels(INDArray features, int samplesPerExample, Random random, SymmetrySpec spec) {
+        List<NetworkWalk.Parameter> parameters = parameters(spec);
+        Objects.requireNonNull(random, "random");
+        requireSamples(samplesPerExample);
+        NetworkWalk.Forward forward = walk.forward(walk.requireFeatures(features), dataType);
+        INDArray prediction = NetworkWalk.repeatRows(walk.prediction(forward), samplesPerExample);
+        INDArray labels = walk.outputLoss().sampleLabels(prediction, random);
+        return materialised(spec, parameters, forward, walk.outputLoss().outputError(prediction, labels), samplesPerExample);
+    }
+
+    private INDArray materialised(SymmetrySpec spec, List<NetworkWalk.Parameter> parameters, NetworkWalk.Forward forward, INDArray outputError, int k) {
+        long rows = forward.examples() * k;
+        INDArray out = Nd4j.create(dataType, rows, spec.parameterCount());
+        if (parameters.isEmpty()) {
+            return out;
+        }
+        List<WalkLayer.Backward> backward = walk.backward(forward, outputError, k, lowestLayer(parameters));
+        for (int l = 0; l < parameters.size(); l++) {
+            LeafSpec leaf = spec.leaves().get(l);
+            if (leaf.order() != walk.layout().leaf(leaf.name()).order()) {
+                throw new IllegalArgumentException("spec leaf '" + leaf.name() + "' is flattened in order '" + leaf.order() + "' but the network's parameter in '"
+                        + walk.layout().leaf(leaf.name()).order() + "': build the spec from this network");
+            }
+            out.get(NDArrayIndex.all(), NDArrayIndex.interval(leaf.offset(), leaf.offset() + leaf.length()))
+                    .assign(walk.perExampleGradient(forward, backward, k, parameters.get(l)));
+        }
+        return out;
+    }
+
+    private void requireTargets(INDArray targets, long n) {
+        if (targets == null || targets.rank() != 2 || targets.size(0) != n || targets.size(1) != outputCount()) {
+            throw new IllegalArgumentException("targets must have shape [" + n + ", " + outputCount() + "] (examples × network outputs), got "
+                    + (targets == null ? "null" : Arrays.toString(targets.shape())));
+        }
+    }
+
+    private static int lowestLayer(List<NetworkWalk.Parameter> parameters) {
+        int lowest = Integer.MAX_VALUE;
+        for (NetworkWalk.Parameter p : parameters) {
+            lowest = Math.min(lowest, p.layer());
+        }
+        return lowest;
+    }
+
+    /**
      * {@code k} labels per example drawn from the model's predictive, rows ordered {@code i·k + s} (the labels
      * {@link #withSampledLabels} uses for the same {@code random} state).
      *
@@ -171,13 +255,9 @@ public final class PerExampleFactors {
 
     private FactoredGradients factors(SymmetrySpec spec, List<NetworkWalk.Parameter> parameters, NetworkWalk.Forward forward,
                                       INDArray outputError, int k) {
-        int lowest = Integer.MAX_VALUE;
-        for (NetworkWalk.Parameter p : parameters) {
-            lowest = Math.min(lowest, p.layer());
-        }
         List<List<INDArray>> factors = new ArrayList<>();
         if (!parameters.isEmpty()) {
-            List<WalkLayer.Backward> backward = walk.backward(forward, outputError, k, lowest);
+            List<WalkLayer.Backward> backward = walk.backward(forward, outputError, k, lowestLayer(parameters));
             for (NetworkWalk.Parameter p : parameters) {
                 factors.add(walk.gradientFactors(forward, backward, k, p));
             }

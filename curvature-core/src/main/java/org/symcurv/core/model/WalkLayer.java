@@ -9,12 +9,16 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * One layer {@code a_out = f(a_in; θ_layer)} of the {@link NetworkWalk}, with everything the curvature code needs of it,
  * written once: the batched forward pass, the backward pass of the error {@code e = ∂ℓ/∂a_out ↦ ∂ℓ/∂a_in}, the factors of
  * the per-example parameter gradients, and the float64 per-example pieces of the exact oracles (forward, backward,
- * and their directional derivatives for Pearlmutter's R-operator). A new layer type (convolution, pooling, batch norm,
- * a preprocessor) is one more implementation; nothing else in the walk knows what a layer computes.
+ * and their directional derivatives for Pearlmutter's R-operator). A new layer type is one more implementation; nothing
+ * else in the walk knows what a layer computes. Implementations: {@link DenseWalkLayer} (dense and output layers),
+ * {@link ConvolutionWalkLayer}, {@link SubsamplingWalkLayer} (max and average pooling) and {@link IdentityWalkLayer}
+ * (dropout at inference). DL4J's input preprocessors between a flat input, images and dense layers are identities on the
+ * flattened arrays, so they are no layers here: the walk only checks the shapes they imply.
  *
  * <p>Shapes. Batched arrays have one row per example (per example and label sample after {@code k}-fold repetition):
  * {@code a_in} is {@code [N, inputWidth]}, {@code a_out} {@code [N, outputWidth]}, features flattened as DL4J flattens
- * them between layers. The exact pieces take one example as {@code double[inputWidth]} and read their parameters from
+ * them between layers (an image {@code [C, H, W]} row-major, element {@code (c, y, x)} at {@code (c·H + y)·W + x}, as DL4J's
+ * {@code CnnToFeedForwardPreProcessor} and {@code FeedForwardToCnnPreProcessor} flatten it). The exact pieces take one example as {@code double[inputWidth]} and read their parameters from
  * {@code θ}, {@code double[P]} in DL4J's {@code params()} order ({@link ParameterLayout}); a direction {@code v} has the
  * same layout. The network's last layer outputs the pre-activation {@code z_L}: its activation belongs to the
  * {@link OutputLoss}.
@@ -38,7 +42,10 @@ interface WalkLayer {
     /** The layer's parameter keys in DL4J's {@code params()} order, e.g. {@code ["W", "b"]}; empty for none. */
     List<String> parameterKeys();
 
-    /** The shape of parameter {@code key} as DL4J stores it (dense {@code W}: {@code [nIn, nOut]}). */
+    /**
+     * The shape of parameter {@code key}, exactly its {@link ParameterLayout} leaf's (dense {@code W}: {@code [nIn, nOut]},
+     * or {@code [H·W, C, nOut]} after a flattening; convolution {@code W}: {@code [out, in, kH, kW]}).
+     */
     long[] parameterShape(String key);
 
     // ------------------------------------------------------------------ batched, on any ND4J backend
@@ -66,10 +73,32 @@ interface WalkLayer {
     /**
      * The per-example gradient of parameter {@code key} in factored form, {@code ∂ℓ_i/∂θ_key = ⊗_axis u_{axis,i}}
      * (symmetry-curvature.md 5.2): one {@code [k·N, size(axis)]} array per axis of the parameter (dense:
-     * {@code W ↦ [a_in, δ]}, {@code b ↦ [δ]} with {@code δ = ∂ℓ/∂z}). A layer whose per-example gradients do not factor
-     * (a convolution sums over positions) will need a second, materialised form here.
+     * {@code W ↦ [a_in, δ]}, {@code b ↦ [δ]} with {@code δ = ∂ℓ/∂z}).
+     *
+     * @throws IllegalArgumentException if the parameter's gradient does not factor ({@link #factors})
      */
     List<INDArray> gradientFactors(Pass pass, Backward backward, int rowsPerExample, String key);
+
+    /**
+     * Whether the per-example gradient of {@code key} factors over the leaf's axes ({@link #gradientFactors}). A
+     * convolution's kernel gradient {@code Σ_p δ_{i,p} ⊗ patch_{i,p}} is a sum over positions, not one outer product; nor
+     * does a dense weight read through a flattening factor over its three axes {@code [H·W, C, nOut]}.
+     */
+    default boolean factors(String key) {
+        return true;
+    }
+
+    /**
+     * The materialised per-example gradient of parameter {@code key}: {@code [k·N, leafLength]}, row {@code i·k + s} the
+     * gradient of example {@code i}, label sample {@code s}, columns in the leaf's flat ({@code params()}) order. Batched:
+     * no loop over examples.
+     */
+    INDArray perExampleGradient(Pass pass, Backward backward, int rowsPerExample, String key);
+
+    /** The output {@code [C, H, W]} when the layer outputs an image (flattened row-major), else {@code null}. */
+    default long[] outputImage() {
+        return null;
+    }
 
     /**
      * A batch's forward pass through one layer.
