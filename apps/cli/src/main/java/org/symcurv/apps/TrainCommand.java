@@ -15,7 +15,9 @@ import org.symcurv.apps.common.DataOptions;
 import org.symcurv.apps.common.ModelScore;
 import org.symcurv.apps.common.ClassifierEvaluation;
 import org.symcurv.apps.common.HiddenActivation;
+import org.symcurv.apps.common.CnnArchitecture;
 import org.symcurv.apps.common.MlpArchitecture;
+import org.symcurv.apps.common.NetworkArchitecture;
 import org.symcurv.apps.common.SharedOptions;
 import org.symcurv.core.data.AtomicFiles;
 import org.nd4j.linalg.dataset.api.preprocessor.NormalizerStandardize;
@@ -51,7 +53,8 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code symcurv train}: fits an MLP classifier or identity/MSE regressor to its training data ({@link DataOptions};
+ * {@code symcurv train}: fits an MLP classifier or identity/MSE regressor, or a LeNet-style CNN classifier on images
+ * ({@link CnnArchitecture}), to its training data ({@link DataOptions};
  * Fashion-MNIST by default, CSV and {@code .npy} standardized by a stored DL4J normalizer) on shuffled minibatches with one of the optimizer
  * module's recipes ({@code symmetry}, {@code shampoo}, {@code muon}, {@code adam}, {@code adamw}, {@code sgd}; our own
  * loop, {@link Trainer}, not DL4J's updater), reports test accuracy and loss after every epoch, and writes the network
@@ -63,7 +66,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "train",
         mixinStandardHelpOptions = true,
         sortOptions = false,
-        description = {"Train an MLP classifier (or, with --task regression, an identity/MSE regressor) and save it as a DL4J model zip.",
+        description = {"Train an MLP classifier (or, with --task regression, an identity/MSE regressor), or with --arch lenet a CNN",
+                "classifier on images, and save it as a DL4J model zip.",
                 "Data: --train/--test sources (CSV, .npy, IDX) or Fashion-MNIST; images are pixel/255, CSV and .npy features are",
                 "standardized by a NormalizerStandardize stored in the zip."})
 public final class TrainCommand implements Callable<Integer> {
@@ -94,9 +98,24 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "5", description = "Passes over the training set (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--hidden", paramLabel = "W[,W...]", hideParamSyntax = true, split = ",", defaultValue = "256,256",
-            description = "Hidden layer widths (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--arch", paramLabel = "ARCH", defaultValue = "mlp",
+            description = "mlp (dense layers --hidden) or lenet (--conv convolution stages of --kernel×--kernel kernels with 2×2 --pool "
+                    + "pooling, then dense layers --hidden; image data only) (default: ${DEFAULT-VALUE}).")
+    String archName;
+
+    @Option(names = "--hidden", paramLabel = "W[,W...]", hideParamSyntax = true, split = ",",
+            description = "Dense hidden layer widths (default: 256,256 for mlp, 120,84 for lenet).")
     List<Integer> hidden;
+
+    @Option(names = "--conv", paramLabel = "C[,C...]", hideParamSyntax = true, split = ",", defaultValue = "6,16",
+            description = "lenet: output channels of each convolution stage (default: ${DEFAULT-VALUE}, LeNet-5).")
+    List<Integer> convChannels;
+
+    @Option(names = "--kernel", paramLabel = "K", defaultValue = "5", description = "lenet: convolution kernel side (default: ${DEFAULT-VALUE}).")
+    int kernel;
+
+    @Option(names = "--pool", paramLabel = "KIND", defaultValue = "max", description = "lenet: max or avg pooling (default: ${DEFAULT-VALUE}).")
+    String poolName;
 
     @Option(names = "--activation", paramLabel = "NAME", defaultValue = "relu", completionCandidates = HiddenActivation.CliNames.class,
             converter = HiddenActivation.Converter.class,
@@ -271,14 +290,14 @@ public final class TrainCommand implements Callable<Integer> {
         LabelledData test = rawTest.normalized(normalizer);
         Path tmp = createTemporaryOutput(target);
         try {
-            MlpArchitecture architecture = new MlpArchitecture(train.featureCount(), hidden, activation, train.outputCount(), task);
+            NetworkArchitecture architecture = architecture(train, task);
             MultiLayerNetwork network = architecture.newNetworkWithoutUpdater(seed);
             TrainingConfig config = new TrainingConfig(batchSize, (long) epochs * ((train.size() + batchSize - 1) / batchSize), seed, 0,
                     false, maxSkipped, checkpoint, checkpointEvery);
             settings = withTotalSteps(settings, config.totalIterations());
             Optimizer optimizer = settings.build(network);
-            stdout.printf(Locale.ROOT, "training %s MLP %s (%,d parameters) on %,d examples of %s%s%n",
-                    architecture.describe(), task == PredictionTask.CLASSIFICATION ? "classifier" : "regressor", architecture.parameterCount(),
+            stdout.printf(Locale.ROOT, "training %s %s %s (%,d parameters) on %,d examples of %s%s%n",
+                    architecture.describe(), architecture.kind(), task == PredictionTask.CLASSIFICATION ? "classifier" : "regressor", architecture.parameterCount(),
                     train.size(), train.source(), normalizer == null ? "" : " (standardized: NormalizerStandardize"
                             + (task == PredictionTask.REGRESSION ? " on features and targets" : " on features") + ", stored in the model)");
             stdout.printf(Locale.ROOT, "optimizer %s%n", optimizer.describe());
@@ -447,7 +466,20 @@ public final class TrainCommand implements Callable<Integer> {
         if (learningRate != null && (!(learningRate > 0) || Double.isInfinite(learningRate))) {
             throw new ParameterException(spec.commandLine(), "--lr must be a positive number, got " + learningRate);
         }
-        if (hidden.isEmpty() || hidden.stream().anyMatch(width -> width == null || width < 1)) {
+        if (!archName.equalsIgnoreCase("mlp") && !archName.equalsIgnoreCase("lenet")) {
+            throw new ParameterException(spec.commandLine(), "--arch must be mlp or lenet, got '" + archName + "'");
+        }
+        if (!poolName.equalsIgnoreCase("max") && !poolName.equalsIgnoreCase("avg")) {
+            throw new ParameterException(spec.commandLine(), "--pool must be max or avg, got '" + poolName + "'");
+        }
+        if (hidden == null) {
+            hidden = archName.equalsIgnoreCase("lenet") ? List.of(120, 84) : List.of(256, 256);
+        }
+        if (convChannels.isEmpty() || convChannels.stream().anyMatch(c -> c == null || c < 1) || kernel < 1) {
+            throw new ParameterException(spec.commandLine(), "--conv needs positive channel counts such as 6,16 and --kernel a positive side, got "
+                    + convChannels + " and " + kernel);
+        }
+        if (archName.equalsIgnoreCase("mlp") && hidden.isEmpty() || hidden.stream().anyMatch(width -> width == null || width < 1)) {
             throw new ParameterException(spec.commandLine(), "--hidden needs positive layer widths such as 256,256, got " + hidden);
         }
         if (!scheduleName.equalsIgnoreCase("constant") && !scheduleName.equalsIgnoreCase("cosine")) {
@@ -464,6 +496,22 @@ public final class TrainCommand implements Callable<Integer> {
         if (checkpointEvery > 0 && checkpoint == null) {
             throw new ParameterException(spec.commandLine(), "--checkpoint-every needs --checkpoint FILE");
         }
+    }
+
+    /** The network {@code --arch} asks for, sized to the data. */
+    private NetworkArchitecture architecture(LabelledData train, PredictionTask task) {
+        if (archName.equalsIgnoreCase("mlp")) {
+            return new MlpArchitecture(train.featureCount(), hidden, activation, train.outputCount(), task);
+        }
+        if (task != PredictionTask.CLASSIFICATION) {
+            throw new ParameterException(spec.commandLine(), "--arch lenet trains classifiers only; use --arch mlp for --task regression");
+        }
+        if (!train.isImages()) {
+            throw new SymcurvCli.CommandFailure("--arch lenet needs images (an IDX source, whose files give rows and columns); " + train.source()
+                    + " holds " + train.featureCount() + " features without an image shape: use --arch mlp for it");
+        }
+        return new CnnArchitecture(train.height(), train.width(), convChannels, kernel, poolName.equalsIgnoreCase("max"), hidden, activation,
+                train.outputCount());
     }
 
     /** Creates the temporary sibling now, so an unwritable destination fails before any training. */

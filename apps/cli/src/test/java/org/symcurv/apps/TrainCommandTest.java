@@ -128,6 +128,51 @@ class TrainCommandTest {
     }
 
     @Test
+    void lenetTrainsACnnThatPlainDl4jRestoresWithThePrintedParameterCountAndAccuracy() throws IOException {
+        Path cnn = dir.resolve("cnn").resolve("lenet.zip");
+        CliRun run = symcurv("train", "--data", TestData.fashionMnistSubset().toString(), "--out", cnn.toString(), "--arch", "lenet",
+                "--conv", "4,8", "--hidden", "16", "--epochs", "1", "--batch", "32", "--lr", "0.005", "--seed", "3", "--no-progress");
+        assertEquals(0, run.exitCode(), run.err());
+        Matcher parameters = Pattern.compile("28×28 conv5 4-8 maxpool, dense 16, 10 classes, relu CNN classifier \\(([0-9,]+) parameters\\)")
+                .matcher(run.out());
+        assertTrue(parameters.find(), run.out());
+        MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(cnn.toFile());
+        // 28 → 24 → 12 → 8 → 4: conv (25·1+1)·4, conv (25·4+1)·8, dense (8·4·4+1)·16, output (16+1)·10
+        long expected = 26 * 4 + 101 * 8 + 129 * 16 + 17 * 10;
+        assertEquals(expected, restored.numParams());
+        assertEquals(expected, Long.parseLong(parameters.group(1).replace(",", "")));
+        assertEquals("ConvolutionLayer", restored.getLayer(0).conf().getLayer().getClass().getSimpleName());
+        assertEquals("SubsamplingLayer", restored.getLayer(1).conf().getLayer().getClass().getSimpleName());
+        Matcher printed = EPOCH_LINE.matcher(run.out());
+        assertTrue(printed.find(), run.out());
+        ImageDataSet test = FashionMnist.loadTest(TestData.fashionMnistSubset());
+        INDArray predicted = restored.output(test.features(), false).argMax(1);
+        int correct = 0;
+        for (int i = 0; i < test.size(); i++) {
+            if (predicted.getInt(i) == test.label(i)) {
+                correct++;
+            }
+        }
+        assertEquals(Double.parseDouble(printed.group(3)), correct / (double) test.size(), 5e-5, "restored CNN reproduces the printed accuracy");
+        assertTrue(correct > MINIMUM_SUBSET_ACCURACY * test.size(), "accuracy " + correct + "/" + test.size());
+    }
+
+    @Test
+    void lenetRefusesTooSmallImagesAndUnknownArchitecturesAndPooling() {
+        Path output = dir.resolve("bad-cnn.zip");
+        CliRun tooDeep = symcurv("train", "--data", TestData.fashionMnistSubset().toString(), "--out", output.toString(), "--arch", "lenet",
+                "--conv", "2,2,2", "--epochs", "1", "--no-progress");
+        assertEquals(2, tooDeep.exitCode(), tooDeep.err());
+        assertTrue(tooDeep.err().contains("too small for 3 stages"), tooDeep.err());
+        for (String[] bad : new String[][] {{"--arch", "resnet"}, {"--arch", "lenet", "--pool", "median"}, {"--arch", "lenet", "--conv", "0"}}) {
+            String[] args = Stream.concat(Stream.of("train", "--out", output.toString()), Stream.of(bad)).toArray(String[]::new);
+            CliRun run = symcurv(args);
+            assertEquals(2, run.exitCode(), String.join(" ", bad) + " gave: " + run.err());
+        }
+        assertFalse(Files.exists(output));
+    }
+
+    @Test
     void badOptionsAreUsageErrorsWithExitCode2() {
         Path output = dir.resolve("bad.zip");
         for (String[] bad : new String[][] {

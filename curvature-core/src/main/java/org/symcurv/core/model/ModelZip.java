@@ -1,5 +1,11 @@
 package org.symcurv.core.model;
 
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -43,9 +49,9 @@ public final class ModelZip {
             return ModelZip.task(network, file.toString());
         }
 
-        /** The network's input width: {@code nIn} of its first layer. */
-        public long inputs() {
-            return network.layerInputSize(0);
+        /** The network's flat input width ({@link ModelZip#inputWidth}). */
+        public long inputs() throws DataMismatchException {
+            return inputWidth(network, file.toString());
         }
 
         /** The network's output width. */
@@ -125,6 +131,29 @@ public final class ModelZip {
         } finally {
             Files.deleteIfExists(tmp);
         }
+    }
+
+    /**
+     * The number of features per example the network takes as a flat row, the form every command feeds it: {@code nIn}
+     * of a dense first layer, or {@code height · width · channels} when DL4J reshapes flat rows into images before the
+     * first layer (a {@link FeedForwardToCnnPreProcessor}, which {@code InputType.convolutionalFlat} inserts).
+     *
+     * @param name the model's name (its file) for the message
+     * @throws DataMismatchException when the first layer takes images that arrive unflattened (no preprocessor), naming
+     *                               the remedy
+     */
+    public static long inputWidth(MultiLayerNetwork network, String name) throws DataMismatchException {
+        InputPreProcessor pre = network.getLayerWiseConfigurations().getInputPreProcess(0);
+        if (pre instanceof FeedForwardToCnnPreProcessor image) {
+            return image.getInputHeight() * image.getInputWidth() * image.getNumChannels();
+        }
+        var first = network.getLayerWiseConfigurations().getConf(0).getLayer();
+        if (pre == null && first instanceof FeedForwardLayer dense && !(first instanceof ConvolutionLayer) && !(first instanceof SubsamplingLayer)) {
+            return dense.getNIn();
+        }
+        throw new DataMismatchException(name + " starts with a " + first.getClass().getSimpleName() + (pre == null ? "" : " after a "
+                + pre.getClass().getSimpleName()) + " that does not take flat feature rows; build a CNN with "
+                + "setInputType(InputType.convolutionalFlat(height, width, channels)) so that it reads flattened images");
     }
 
     /**

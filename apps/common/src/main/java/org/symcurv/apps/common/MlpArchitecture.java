@@ -30,7 +30,7 @@ import org.symcurv.core.InvalidSettingException;
  * @param task       {@link PredictionTask#CLASSIFICATION} (softmax, {@code MCXENT}) or {@link PredictionTask#REGRESSION}
  *                   (identity output {@code ŷ = W_{L+1} h_L + b_{L+1}}, DL4J's {@code MSE} {@code (1/t)‖ŷ − y‖²})
  */
-public record MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation activation, int classes, PredictionTask task) {
+public record MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation activation, int classes, PredictionTask task) implements NetworkArchitecture {
     /** A classifier. */
     public MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation activation, int classes) {
         this(inputs, hidden, activation, classes, PredictionTask.CLASSIFICATION);
@@ -60,6 +60,7 @@ public record MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation
      * The DL4J configuration: Adam with the given step size, weights drawn from a generator seeded with
      * {@code seed}, no regularisation.
      */
+    @Override
     public MultiLayerConfiguration configuration(double learningRate, long seed) {
         if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
             throw new InvalidSettingException("learning rate must be a positive number, got " + learningRate);
@@ -94,6 +95,7 @@ public record MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation
      * A freshly initialised network of this architecture with DL4J's updater switched off, for a training loop
      * that applies every step itself ({@code org.symcurv.optimizer.train.Trainer}); weights seeded by {@code seed}.
      */
+    @Override
     public MultiLayerNetwork newNetworkWithoutUpdater(long seed) {
         MultiLayerConfiguration conf = configuration(1e-3, seed);
         for (int i = 0; i < conf.getConfs().size(); i++) {
@@ -104,7 +106,13 @@ public record MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation
         return network;
     }
 
+    @Override
+    public String kind() {
+        return "MLP";
+    }
+
     /** Number of parameters, {@code Σ_l (nIn_l + 1)·nOut_l}. */
+    @Override
     public long parameterCount() {
         long count = 0;
         int nIn = inputs;
@@ -116,6 +124,7 @@ public record MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation
     }
 
     /** E.g. {@code 784-256-256-10 relu}. */
+    @Override
     public String describe() {
         String widths = hidden.stream().map(String::valueOf).collect(Collectors.joining("-"));
         return inputs + "-" + (widths.isEmpty() ? "" : widths + "-") + classes + " " + activation.cliName();

@@ -69,7 +69,12 @@ public final class ModelFiles {
      * @throws CommandFailure when the network's input or output width does not fit the data set
      */
     public static void requireFits(MultiLayerNetwork net, Path file, ImageDataSet data) {
-        long inputs = net.layerInputSize(0);
+        long inputs;
+        try {
+            inputs = org.symcurv.core.model.ModelZip.inputWidth(net, file.toString());
+        } catch (org.symcurv.core.data.DataMismatchException e) {
+            throw new CommandFailure(e.getMessage(), e);
+        }
         long outputs = net.layerSize(net.getnLayers() - 1);
         if (inputs != data.featureCount() || outputs != data.numClasses()) {
             throw new CommandFailure(file + " maps " + inputs + " inputs to " + outputs + " outputs, but the data has "
