@@ -59,7 +59,9 @@ public final class OrbitAverage {
     }
 
     /**
-     * The averaged second moment {@code (1/n) Σ_i R2(v_i, v_i)} of the rows of {@code vectors}.
+     * The averaged second moment {@code (1/n) Σ_i R2(v_i, v_i)} of the rows of {@code vectors}:
+     * {@code B_κ = Σ_i Z_κ(v_i)ᵀ Z_κ(v_i) / (n d_κ) = Z_κᵀ Z_κ / (n d_κ)} with the copy matrices of all rows stacked
+     * ({@link KindDecomposition#copyMatrices}), one batched product per kind and no loop over the rows.
      *
      * @param vectors {@code [n, P]}; not modified
      * @param budget  blocks above it keep their diagonal or fail
@@ -73,17 +75,8 @@ public final class OrbitAverage {
         for (int k = 0; k < kinds.kinds().size(); k++) {
             KindLayout layout = kinds.kinds().get(k);
             boolean dense = budget.dense(layout.copies(), kinds.describe(k), layout.leafNames());
-            INDArray sum = dense
-                    ? Nd4j.zeros(vectors.dataType(), layout.familySize(), layout.copies(), layout.copies())
-                    : Nd4j.zeros(vectors.dataType(), layout.familySize(), layout.copies());
-            for (long i = 0; i < n; i++) {
-                INDArray z = kinds.copyMatrix(k, vectors.getRow(i));
-                if (dense) {
-                    sum.addi(Nd4j.matmul(z, z, true, false, false));
-                } else {
-                    sum.addi(z.mul(z).sum(1));
-                }
-            }
+            INDArray z = kinds.copyMatrices(k, vectors); // [F, n·D, m]
+            INDArray sum = dense ? Nd4j.matmul(z, z, true, false, false) : z.mul(z).sum(1);
             blocks.add(sum.muli(1.0 / (n * layout.dimension())));
         }
         return Curvature.of(kinds, blocks);

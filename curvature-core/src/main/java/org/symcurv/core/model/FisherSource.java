@@ -41,7 +41,11 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  *   <li><b>route</b> ({@link Route}): {@link Route#FACTORED}, the gradient factors of a whole batch from one forward and
  *       one backward pass ({@link PerExampleFactors}: {@code ∂ℓ_i/∂W = a_i ⊗ δ_i}, no per-example gradient
  *       materialised), or {@link Route#PER_EXAMPLE}, one DL4J backward pass per example ({@link Gradients#perExample};
- *       slow, for checks);</li>
+ *       slow, for checks). When some leaf's per-example gradient does not factor (a convolution's kernel,
+ *       {@code Σ_p δ_{i,p} ⊗ x_{i,p}}; a dense weight reading a flattened image as {@code [H·W, C, nOut]}), the factored
+ *       route materialises the per-example gradients of chunks of examples from the same batched passes
+ *       ({@link PerExampleFactors#materialisedWithLabels}, {@code [rows, P_spec]}, at most {@value #MATERIALISED_ELEMENTS}
+ *       elements at once) and averages them with {@link OrbitAverage#secondMoment}; dense networks keep the factors;</li>
  *   <li><b>structure</b>, the method called: {@link #symmetric} {@code (1/N) Σ_i R2(g_i, g_i)}, the orbit average over
  *       the spec's groups; {@link #unitScaledSymmetric} the orbit average in unit-rescaled coordinates
  *       {@code F ≈ S F' S}; {@link #diagonal} {@code diag F}; {@link #kfac} {@code ⊕_l A_l ⊗ G_l}.</li>
@@ -55,6 +59,8 @@ public final class FisherSource {
     public static final int DEFAULT_BATCH_SIZE = 256;
     /** Examples whose gradients the per-example route holds at once ({@code [chunk, P]}). */
     public static final int PER_EXAMPLE_CHUNK = 64;
+    /** Elements of the per-example gradients {@code [rows, P]} the materialised route holds at once (32 MB in float64). */
+    public static final long MATERIALISED_ELEMENTS = 1L << 22;
     /** A unit's scale in {@link #unitScaledSymmetric} is at least this fraction of its axis's mean scale. */
     public static final double SCALE_FLOOR = 1e-3;
 
@@ -239,7 +245,8 @@ public final class FisherSource {
 
     /**
      * The symmetry-averaged Fisher {@code F = (1/N) Σ_i R2(g_i, g_i)} in the structure of {@code spec}, accumulated
-     * batch by batch ({@link SymmetricFisherAccumulator}) or, per example, by {@link OrbitAverage#secondMoment}.
+     * batch by batch from the factors ({@link SymmetricFisherAccumulator}) or, from materialised per-example gradients (a
+     * CNN, or the per-example route), by {@link OrbitAverage#secondMoment}.
      *
      * @param net  a network the {@link NetworkWalk} understands; not modified
      * @param spec the leaves and groups of the result (any subset of the network's leaves)
@@ -251,6 +258,9 @@ public final class FisherSource {
         Objects.requireNonNull(progress, "progress");
         if (route == Route.PER_EXAMPLE) {
             return perExampleSymmetric(net, spec, progress);
+        }
+        if (!PerExampleFactors.of(net).factors(spec)) {
+            return materialisedSymmetric(net, spec, progress, null);
         }
         SymmetricFisherAccumulator accumulator = new SymmetricFisherAccumulator(KindDecomposition.of(spec), budget, accumulatorType);
         forEachBatch(net, spec, (batch, done) -> {
@@ -273,11 +283,19 @@ public final class FisherSource {
      * cannot tell a busy unit from a dead one; averaging in rescaled coordinates keeps each unit's own scale (our design
      * choice for pruning, not the paper's; docs/BENCHMARKS.md, pruning).
      *
+     * <p>When a leaf does not factor (a CNN) the scales come from the materialised gradients instead, for every leaf:
+     * {@code r_{a,k} = ρ_{a,k} ρ^{1/|A| − 1}} with {@code ρ_{a,k}} the RMS of the leaf's gradient entries in slice
+     * {@code k} of axis {@code a}, {@code ρ} their RMS over the whole leaf and {@code A} the leaf's axes with a group
+     * (see {@link #materialisedUnitScaled}); this is exact for one outer product and is the same for any leaf shape.
+     *
      * @throws UnsupportedOperationException on the per-example route (the scales come from the factors)
      */
     public ScaledCurvature unitScaledSymmetric(MultiLayerNetwork net, SymmetrySpec spec, Progress progress) {
         Objects.requireNonNull(progress, "progress");
         requireFactored("the unit-scaled symmetric Fisher");
+        if (!PerExampleFactors.of(net).factors(spec)) {
+            return materialisedUnitScaled(net, spec, progress);
+        }
         List<FactoredGradients> batches = new ArrayList<>();
         List<List<INDArray>> squares = new ArrayList<>();
         forEachBatch(net, spec, (g, done) -> {
@@ -368,6 +386,14 @@ public final class FisherSource {
             });
             return DiagonalCurvature.of(free, diagonal.divi(examples() * samplesPerExample));
         }
+        if (!PerExampleFactors.of(net).factors(free)) {
+            forEachMaterialisedChunk(net, free, (g, done) -> {
+                INDArray g64 = g.castTo(DataType.DOUBLE);
+                diagonal.addi(g64.mul(g64).sum(0));
+                progress.update(done, examples());
+            });
+            return DiagonalCurvature.of(free, diagonal.divi(examples() * samplesPerExample));
+        }
         List<INDArray> sums = new ArrayList<>();
         for (LeafSpec leaf : free.leaves()) {
             sums.add(Nd4j.zeros(DataType.DOUBLE, leaf.shape()));
@@ -397,7 +423,9 @@ public final class FisherSource {
      * K-FAC, {@code F ≈ ⊕_l A_l ⊗ G_l} over the network's layers ({@link KroneckerCurvature}):
      * {@code A_l = (1/N) Σ_i ā_i ā_iᵀ} of the bias-augmented layer inputs {@code ā = [a; 1]} and
      * {@code G_l = (1/N) Σ_i δ_i δ_iᵀ} of the errors at the layer's pre-activation, both from the gradient factors (rows
-     * {@code N·k} with Monte Carlo samples). Accumulated in float64.
+     * {@code N·k} with Monte Carlo samples). Accumulated in float64. Dense layers only: a convolution (whose K-FAC form,
+     * patch covariance ⊗ error covariance summed over positions, is not implemented) and a dense layer reading a flattened
+     * image are refused naming the layer ({@link UnsupportedLayerException}); K-FAC of a CNN's dense tail works.
      *
      * @param leaves the layers' leaves (weight and, where the layer has one, bias), e.g. the network's layout
      * @throws UnsupportedOperationException on the per-example route (K-FAC is built from the factors)
@@ -413,6 +441,12 @@ public final class FisherSource {
         Map<Integer, int[]> layers = new LinkedHashMap<>();
         for (int i = 0; i < free.leaves().size(); i++) {
             NetworkWalk.Parameter p = walk.parameter(free.leaves().get(i));
+            WalkLayer layer = walk.layers().get(p.layer());
+            if (!(layer instanceof DenseWalkLayer) || !walk.factors(new NetworkWalk.Parameter(p.layer(), "W"))) {
+                throw new UnsupportedLayerException(p.layer(), layer.layerClass(), "has leaf '" + free.leaves().get(i).name()
+                        + "', whose per-example gradient does not factor as a ⊗ δ (a convolution, or a dense layer reading a flattened image):"
+                        + " K-FAC is implemented for dense layers only", "use the symmetric or diagonal Fisher, or K-FAC on the dense leaves");
+            }
             int[] wb = layers.computeIfAbsent(p.layer(), k -> new int[] {-1, -1});
             switch (p.key()) {
                 case "W" -> wb[0] = i;
@@ -488,9 +522,119 @@ public final class FisherSource {
         }
     }
 
+    /**
+     * The materialised route (a network whose per-example gradients do not all factor, e.g. a CNN): the per-example
+     * gradients of chunks of examples, {@code [rows, P_spec]} in {@code spec}'s layout from one batched forward and backward
+     * pass each ({@link PerExampleFactors#materialisedWithLabels}), chunks of at most {@link #batchSize()} examples and about
+     * {@value #MATERIALISED_ELEMENTS} elements, with the labels of this source (the same draws as the factored route).
+     */
+    private void forEachMaterialisedChunk(MultiLayerNetwork net, SymmetrySpec spec, ChunkConsumer consumer) {
+        PerExampleFactors factors = PerExampleFactors.of(net);
+        if (labels == Labels.EMPIRICAL && targets.size(1) != factors.outputCount()) {
+            throw new IllegalArgumentException("the empirical Fisher needs targets [" + examples() + ", " + factors.outputCount() + "], one row per example; got "
+                    + Arrays.toString(targets.shape()));
+        }
+        long n = examples();
+        long perChunk = Math.max(1, Math.min(batchSize, MATERIALISED_ELEMENTS / Math.max(1, spec.parameterCount() * samplesPerExample)));
+        Random random = new Random(seed);
+        for (long start = 0; start < n; start += perChunk) {
+            long end = Math.min(n, start + perChunk);
+            INDArray x = features.get(NDArrayIndex.interval(start, end), NDArrayIndex.all());
+            consumer.accept(labels == Labels.MONTE_CARLO
+                    ? factors.materialisedWithSampledLabels(x, samplesPerExample, random, spec)
+                    : factors.materialisedWithLabels(x, targets.get(NDArrayIndex.interval(start, end), NDArrayIndex.all()), spec), end);
+        }
+    }
+
+    /**
+     * {@code (1/(N k)) Σ_i R2(g_i / s, g_i / s)} from materialised per-example gradients, chunk by chunk
+     * ({@link OrbitAverage#secondMoment}); {@code scale} {@code s} ({@code [P_spec]}) or {@code null} for none.
+     */
+    private Curvature materialisedSymmetric(MultiLayerNetwork net, SymmetrySpec spec, Progress progress, INDArray scale) {
+        KindDecomposition kinds = KindDecomposition.of(spec);
+        double rows = (double) examples() * samplesPerExample;
+        Curvature[] sum = {null};
+        INDArray row = scale == null ? null : scale.castTo(accumulatorType).reshape(1, scale.length());
+        forEachMaterialisedChunk(net, spec, (g, done) -> {
+            if (!org.symcurv.core.Finite.all(g)) {
+                throw new ArithmeticException("per-example gradients contain NaN or infinity; check the model and data (a diverged model cannot give a Fisher)");
+            }
+            INDArray x = g.castTo(accumulatorType);
+            if (row != null) {
+                x = x.divRowVector(row);
+            }
+            Curvature part = OrbitAverage.secondMoment(kinds, x, budget).scale(g.size(0) / rows);
+            sum[0] = sum[0] == null ? part : sum[0].plus(part);
+            progress.update(done, examples());
+        });
+        return sum[0];
+    }
+
+    /**
+     * The unit-scaled symmetric Fisher from materialised per-example gradients (two passes over the data with the same
+     * labels). For a leaf {@code L} and each of its axes {@code a} that carries a group ({@code A_L} the set of such axes),
+     * with {@code ρ_{a,k}² = (1/(R m_a)) Σ_r Σ_{θ ∈ L, index k on a} g_{r,θ}²} the mean square of the gradient entries of
+     * slice {@code k} over the {@code R = N·k} rows ({@code m_a} entries per slice) and {@code ρ²} the mean square over the
+     * whole leaf, the scale of index {@code k} is {@code r_{a,k} = ρ_{a,k} ρ^{1/|A_L| − 1}}, floored at
+     * {@value #SCALE_FLOOR} times the axis mean; free axes are not rescaled, and a parameter's scale is the product over
+     * {@code A_L}. For a gradient that is one outer product {@code u ⊗ v} this gives {@code r_k r_l = |u_k| |v_l|} up to
+     * the RMS normalisation, so a parameter's scale is its gradient's magnitude, as the factored route's factor RMS does
+     * for a dense layer.
+     */
+    private ScaledCurvature materialisedUnitScaled(MultiLayerNetwork net, SymmetrySpec spec, Progress progress) {
+        INDArray squares = Nd4j.zeros(DataType.DOUBLE, spec.parameterCount());
+        long total = examples();
+        forEachMaterialisedChunk(net, spec, (g, done) -> {
+            INDArray g64 = g.castTo(DataType.DOUBLE);
+            squares.addi(g64.mul(g64).sum(0));
+            progress.update(done / 2, total);
+        });
+        double rows = (double) examples() * samplesPerExample;
+        INDArray scale = Nd4j.zeros(DataType.DOUBLE, spec.parameterCount());
+        for (LeafSpec leaf : spec.leaves()) {
+            KindDecomposition.addToLeaf(scale, leaf, leafScale(leaf, KindDecomposition.leafTensor(squares, leaf).div(rows)));
+        }
+        Curvature averaged = materialisedSymmetric(net, spec, (done, all) -> progress.update((all + done) / 2, all), scale);
+        return new ScaledCurvature(averaged, scale);
+    }
+
+    /** The scale tensor of one leaf from its mean squared gradient entries {@code meanSquares} (leaf-shaped); see {@link #materialisedUnitScaled}. */
+    private static INDArray leafScale(LeafSpec leaf, INDArray meanSquares) {
+        int rank = leaf.rank();
+        List<Integer> grouped = new ArrayList<>();
+        for (int a = 0; a < rank; a++) {
+            if (!leaf.label(a).isFree()) {
+                grouped.add(a);
+            }
+        }
+        INDArray scale = Nd4j.ones(DataType.DOUBLE, leaf.shape());
+        double overall = Math.sqrt(meanSquares.meanNumber().doubleValue());
+        if (grouped.isEmpty() || !(overall > 0)) {
+            return scale;
+        }
+        double normalisation = Math.pow(overall, 1.0 / grouped.size() - 1.0);
+        for (int a : grouped) {
+            int[] others = new int[rank - 1];
+            for (int b = 0, o = 0; b < rank; b++) {
+                if (b != a) {
+                    others[o++] = b;
+                }
+            }
+            INDArray slice = others.length == 0 ? meanSquares.dup() : meanSquares.mean(others); // [size(a)]
+            INDArray r = Transforms.sqrt(slice, false).muli(normalisation);
+            double floor = SCALE_FLOOR * r.meanNumber().doubleValue();
+            r = Transforms.max(r, floor > 0 ? floor : 1.0, false);
+            long[] broadcastShape = new long[rank];
+            java.util.Arrays.fill(broadcastShape, 1);
+            broadcastShape[a] = leaf.size(a);
+            scale.muli(r.reshape(broadcastShape).broadcast(leaf.shape()));
+        }
+        return scale;
+    }
+
     @FunctionalInterface
     private interface ChunkConsumer {
-        /** @param gradients {@code [rows, P]} float64 per-example gradients in {@code params()} order */
+        /** @param gradients {@code [rows, P]} per-example gradients (in {@code params()} order, or the spec's for the materialised route) */
         void accept(INDArray gradients, long examplesDone);
     }
 

@@ -27,6 +27,8 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  *   δ_L = ∇_z ℓ(z_L, y),               δ_l = (δ_{l+1} W_{l+1}ᵀ) ⊙ φ_l'(z_l)
  * </pre>
  *
+ * (for a convolution, {@code ∂ℓ_i/∂K = Σ_p δ_{i,p} ⊗ x_{i,p}} over the output positions {@code p}, with {@code x_{i,p}}
+ * the input patch: it does not factor and is only materialised, {@link #materialisedWithLabels})
  * computed for a whole minibatch at once by the {@link NetworkWalk} with ND4J matrix products ({@code A_l = [a_{l−1,i}]} is {@code [N, nIn]},
  * {@code Δ_l = [δ_{l,i}]} is {@code [N, nOut]}); hidden layers backpropagate through their own DL4J
  * {@link IActivation}. Nothing is copied to the host except the random draws of {@link #withSampledLabels}, so the
@@ -64,8 +66,8 @@ public final class PerExampleFactors {
 
     /**
      * Reads the architecture of {@code net} ({@link NetworkWalk#of}): {@link DenseLayer}s (no layer normalisation) with any
-     * DL4J activation, then one {@link OutputLayer} whose activation and loss form an {@link OutputLoss}; no input
-     * preprocessors.
+     * DL4J activation, convolution, pooling and dropout layers with DL4J's CNN preprocessors, then one {@link OutputLayer}
+     * whose activation and loss form an {@link OutputLoss}.
      *
      * @throws UnsupportedLayerException naming the layer index and class of the first layer outside that set
      * @throws IllegalArgumentException  if the network is not initialised
