@@ -19,7 +19,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * </pre>
  * one backward pass per output {@code c}, all outputs of a batch in one set of matrix products (the {@link NetworkWalk}
  * that gives {@link PerExampleFactors}, with the loss gradient replaced by a unit vector). Nothing of size {@code P} is formed.
- * Computed in float64 whatever the network's type; the network is read, never modified.
+ * Computed in float64 whatever the network's type; the network is read, never modified. Any network the walk understands
+ * (a CNN too) can give the factors of its dense layers above the first dense layer behind a flattening; lower layers are
+ * refused naming them.
  */
 public final class OutputJacobian {
     private final NetworkWalk walk;
@@ -61,7 +63,10 @@ public final class OutputJacobian {
      *
      * @param features    {@code [n, nIn]}; not modified
      * @param lowestLayer the first layer whose factors are needed ({@code L−1} for a last-layer posterior: no backward pass)
-     * @throws IllegalArgumentException for a wrong feature width or layer index
+     * @throws IllegalArgumentException  for a wrong feature width or layer index
+     * @throws UnsupportedLayerException naming the layer if a requested layer is not a dense layer with factored gradients
+     *                                   (on a CNN: a convolution, a pooling or dropout layer, or the dense layer that reads
+     *                                   the flattened image); the dense layers above them work
      */
     public JacobianFactors compute(INDArray features, int lowestLayer) {
         if (features == null || features.rank() != 2 || features.size(1) != inputCount() || features.size(0) < 1) {
@@ -70,6 +75,15 @@ public final class OutputJacobian {
         }
         if (lowestLayer < 0 || lowestLayer >= layerCount()) {
             throw new IllegalArgumentException("layer " + lowestLayer + " outside [0, " + layerCount() + ")");
+        }
+        for (int l = lowestLayer; l < layerCount(); l++) {
+            WalkLayer layer = walk.layers().get(l);
+            if (!(layer instanceof DenseWalkLayer) || !layer.factors("W")) {
+                throw new UnsupportedLayerException(l, layer.layerClass(), layer instanceof DenseWalkLayer
+                        ? "reads a flattened image: its weight [H·W, C, nOut] has no factored output Jacobian a ⊗ δ"
+                        : "is not a dense layer: the factored output Jacobian covers dense layers only",
+                        "request the Jacobian from a higher layer (the dense layers after the first one behind the flattening), e.g. the last layer");
+            }
         }
         long n = features.size(0);
         int c = outputCount();
