@@ -28,6 +28,20 @@ public enum GroupType {
         return this == PERM;
     }
 
+    /**
+     * Whether every element of this group is an element of {@code other} (as orthogonal matrices on {@code R^n}):
+     * {@code PERM ⊂ SIGNED_PERM ⊂ ORTH} and {@code SIGN ⊂ SIGNED_PERM}. A subgroup of an exact symmetry group is
+     * an exact symmetry too.
+     */
+    public boolean isSubgroupOf(GroupType other) {
+        return this == other || other == ORTH || (other == SIGNED_PERM && (this == PERM || this == SIGN));
+    }
+
+    /** The user-facing name: {@code perm}, {@code sign}, {@code signed-perm}, {@code orth}. */
+    public String cliName() {
+        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+
     /** Parses a user-facing name such as {@code perm}, {@code signed-perm} or {@code SIGNED_PERM}. */
     public static GroupType parse(String name) {
         String key = name.trim().toUpperCase(java.util.Locale.ROOT).replace('-', '_');

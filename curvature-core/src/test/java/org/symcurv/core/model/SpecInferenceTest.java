@@ -10,9 +10,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
-import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
@@ -182,24 +180,6 @@ class SpecInferenceTest {
         assertEquals(List.of(FREE, AxisLabel.of("h2")), labels(spec, "2_W"));
         assertEquals(List.of(AxisLabel.of("h2"), FREE), labels(spec, "3_W"));
         assertEquals(net.numParams(), spec.parameterCount());
-    }
-
-    @Test
-    void convolutionalFrontIsFreeAndTheDenseTailKeepsItsGroups() {
-        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(2).dataType(DataType.DOUBLE).updater(new NoOp()).list()
-                .layer(new ConvolutionLayer.Builder(2, 2).nOut(2).activation(Activation.RELU).build())
-                .layer(new DenseLayer.Builder().nOut(3).activation(Activation.SIGMOID).build())
-                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(2).activation(Activation.SOFTMAX).build())
-                .setInputType(InputType.convolutionalFlat(4, 4, 1))
-                .build();
-        MultiLayerNetwork net = TinyNetworks.initialise(conf, 2);
-        UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class, () -> SpecInference.infer(net));
-        assertTrue(e.getMessage().startsWith("layer 0 (ConvolutionLayer)"), e.getMessage());
-
-        SymmetrySpec spec = SpecInference.infer(net, SpecInference.Options.defaults().withTreatUnknownLayersAsFree(true));
-        assertEquals(List.of("h1:perm(3)"), spec.groups().stream().map(Object::toString).toList());
-        assertTrue(spec.leaf("0_W").labels().stream().allMatch(AxisLabel::isFree));
-        assertEquals(List.of(FREE, FREE, AxisLabel.of("h1")), labels(spec, "1_W"), "the flattened dense weight [H·W, C, nOut]");
     }
 
     @Test
