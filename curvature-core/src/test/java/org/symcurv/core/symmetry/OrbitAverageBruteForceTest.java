@@ -13,14 +13,26 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.learning.config.NoOp;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 import org.symcurv.core.estimate.OrbitAverage;
+import org.symcurv.core.model.SpecInference;
+import org.symcurv.core.testing.TinyNetworks;
 import org.symcurv.core.operator.BlockBudget;
 import org.symcurv.core.operator.Curvature;
 
 /**
  * The block construction of section 3 against brute force: enumerate every group element as a dense
  * matrix, average {@code (Av)(Av)ᵀ} and {@code A v} and {@code A M Aᵀ}, compare with {@code R2}, {@code R1}
- * and the projection. Both sides are float64; they must agree to round-off.
+ * and the projection. Both sides are float64; they must agree to round-off. Specs: MLPs, a 3-D leaf, and CNN-shaped
+ * specs (kernels {@code [out, in, kh, kw]} with the channel group on two leaves' different axes, the flattened dense
+ * leaf {@code [H·W, C, nOut]} in 'f' order), by hand and inferred from a real DL4J CNN.
  */
 class OrbitAverageBruteForceTest {
     /** Relative Frobenius tolerance for two float64 computations of the same finite average. */
@@ -38,7 +50,40 @@ class OrbitAverageBruteForceTest {
                 Arguments.of("signed-perm+perm", SpecsForTests.mlp(new int[] {3, 3, 5, 2}, GroupType.SIGNED_PERM, GroupType.PERM)),
                 Arguments.of("1-unit perm", SpecsForTests.mlp(new int[] {3, 1, 2, 2}, GroupType.PERM, GroupType.PERM)),
                 Arguments.of("1-unit sign", SpecsForTests.mlp(new int[] {3, 1, 2, 2}, GroupType.SIGN, GroupType.SIGNED_PERM)),
-                Arguments.of("3-d leaf, c order", threeDimensional()));
+                Arguments.of("3-d leaf, c order", threeDimensional()),
+                Arguments.of("cnn by hand, perm+signed-perm", cnnByHand(GroupType.PERM, GroupType.SIGNED_PERM)),
+                Arguments.of("cnn by hand, sign+perm", cnnByHand(GroupType.SIGN, GroupType.PERM)),
+                Arguments.of("cnn inferred (signed-perm)", SpecInference.infer(tinyCnn())),
+                Arguments.of("cnn inferred, as perm", SpecInference.infer(tinyCnn()).withGroupType(GroupType.PERM)),
+                Arguments.of("cnn inferred, as sign", SpecInference.infer(tinyCnn()).withGroupType(GroupType.SIGN)));
+    }
+
+    /**
+     * The leaves of a CNN as the conventions lay them out, written by hand: conv {@code b [2]}, {@code W [2, 1, 2, 2]}
+     * ('c'; channels h0), conv {@code b [3]}, {@code W [3, 2, 2, 2]} ('c'; h1 on axis 0, h0 on axis 1), the flattened
+     * dense {@code W [H·W = 2, C = 3, 2]} ('f'; h1 on axis 1), its bias.
+     */
+    static SymmetrySpec cnnByHand(GroupType first, GroupType second) {
+        AxisLabel h0 = AxisLabel.of("h0");
+        AxisLabel h1 = AxisLabel.of("h1");
+        AxisLabel free = AxisLabel.FREE;
+        List<LeafSpec> leaves = List.of(
+                LeafSpec.of("0_b", 0, new long[] {2}, h0),
+                LeafSpec.of("0_W", 2, new long[] {2, 1, 2, 2}, h0, free, free, free),
+                LeafSpec.of("1_b", 10, new long[] {3}, h1),
+                LeafSpec.of("1_W", 13, new long[] {3, 2, 2, 2}, h1, h0, free, free),
+                new LeafSpec("2_W", new long[] {2, 3, 2}, List.of(free, h1, free), 37, 'f'),
+                LeafSpec.of("2_b", 49, new long[] {2}, free));
+        return new SymmetrySpec(List.of(new Group("h0", first, 2), new Group("h1", second, 3)), leaves);
+    }
+
+    /** A real DL4J CNN: 4×4×1 → conv 2×2 (2 channels, tanh) → conv 2×2 (3 channels, tanh) → flatten → softmax 2; 63 parameters. */
+    static MultiLayerNetwork tinyCnn() {
+        return TinyNetworks.initialise(new NeuralNetConfiguration.Builder().seed(3).dataType(DataType.DOUBLE).updater(new NoOp()).list()
+                .layer(new ConvolutionLayer.Builder(2, 2).nOut(2).activation(Activation.TANH).build())
+                .layer(new ConvolutionLayer.Builder(2, 2).nOut(3).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(2).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutionalFlat(4, 4, 1)).build(), 3);
     }
 
     /** A 3-D leaf {@code [2, n, 3]} (free, γ, free) in row-major order beside a bias and a 2-D leaf with the group first. */
