@@ -6,6 +6,7 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * 2-D pooling of every channel over the windows of {@link ConvolutionGeometry}, as a {@link WalkLayer} without parameters:
@@ -128,11 +129,23 @@ final class SubsamplingWalkLayer implements WalkLayer {
         // one row per (example, position, channel), one column per window cell
         INDArray cells = geometry.patches(input, max ? Double.NEGATIVE_INFINITY : 0.0).reshape('c', new long[] {n * outputWidth(), window()});
         if (max) {
-            INDArray best = cells.max(1).reshape(n * outputWidth(), 1);
-            INDArray ties = cells.eq(best.broadcast(cells.shape())).castTo(type);
-            // the first of tied maxima: a cell is kept where the running count of maxima reaches 1 at it
-            INDArray mask = ties.mul(ties.cumsum(1).eq(1.0).castTo(type));
-            return new Pass(input, positionMajorToImages(best.reshape('c', new long[] {n, outputWidth()})), List.of(mask));
+            // window cell by cell over contiguous rows [kH·kW, rows]: a few vector ops per cell (a reduction or cumsum along
+            // the short axis of [rows, kH·kW] runs one tiny kernel per row in ND4J and was 100× slower)
+            INDArray byCell = cells.transpose().dup('c');
+            int window = window();
+            INDArray best = byCell.getRow(0).dup();
+            for (int j = 1; j < window; j++) {
+                best = Transforms.max(best, byCell.getRow(j), false);
+            }
+            // the first of tied maxima (row-major in the window) wins, as in the exact oracle
+            INDArray mask = Nd4j.create(type, window, n * outputWidth());
+            INDArray open = Nd4j.ones(type, n * outputWidth());
+            for (int j = 0; j < window; j++) {
+                INDArray wins = byCell.getRow(j).eq(best).castTo(type).muli(open);
+                mask.getRow(j).assign(wins);
+                open.subi(wins);
+            }
+            return new Pass(input, positionMajorToImages(best.reshape('c', new long[] {n, outputWidth()})), List.of(mask.transpose().dup('c')));
         }
         INDArray mean = cells.sum(1).reshape('c', new long[] {n, outputWidth()}).muliRowVector(inverseDivisorRow(type));
         return new Pass(input, positionMajorToImages(mean), List.of());
