@@ -6,7 +6,6 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * 2-D pooling of every channel over the windows of {@link ConvolutionGeometry}, as a {@link WalkLayer} without parameters:
@@ -19,7 +18,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *
  * where padding never wins a max, and the divisor {@code n_p} is the number of the window's cells inside the image, or
  * {@code kH·kW} when DL4J's {@code avgPoolIncludePadInDivisor} is set. The batched passes are one im2col, one
- * reduction and one col2im; max pooling keeps the one-hot mask of the argmax. The R-operator pieces: max pooling is
+ * loop over Java arrays (one kernel, {@code pool}, shared with the exact pieces); max pooling keeps the argmax. The R-operator pieces: max pooling is
  * linear on each region where the argmax is fixed ({@code R(a_out) = R(a_in)[m]}, no second-order term), average pooling
  * is linear.
  */
@@ -94,61 +93,60 @@ final class SubsamplingWalkLayer implements WalkLayer {
 
     // ------------------------------------------------------------------ batched
 
-    private int window() {
-        return geometry.kernelHeight * geometry.kernelWidth;
-    }
-
-    /** {@code [n, P·C]} (position-major) ↦ {@code [n, C·P]} (each example's image {@code [C, OH, OW]}). */
-    private INDArray positionMajorToImages(INDArray a) {
-        long n = a.size(0);
-        return a.reshape('c', new long[] {n, geometry.positions(), geometry.channels}).permute(0, 2, 1).dup('c')
-                .reshape('c', new long[] {n, outputWidth()});
-    }
-
-    /** The inverse of {@link #positionMajorToImages}. */
-    private INDArray imagesToPositionMajor(INDArray a) {
-        long n = a.size(0);
-        return a.reshape('c', new long[] {n, geometry.channels, geometry.positions()}).permute(0, 2, 1).dup('c')
-                .reshape('c', new long[] {n, outputWidth()});
-    }
-
-    /** {@code 1/n_p} for every (position, channel), {@code [1, P·C]}. */
-    private INDArray inverseDivisorRow(DataType type) {
-        double[] row = new double[geometry.positions() * geometry.channels];
-        for (int p = 0; p < geometry.positions(); p++) {
-            for (int c = 0; c < geometry.channels; c++) {
-                row[p * geometry.channels + c] = inverseDivisor[p];
+    /**
+     * One example's pooling, the batched passes' and the exact pieces' one kernel: {@code out[o + c·P + p]} from
+     * {@code in[i + ·]}; for max pooling {@code argmax[o + c·P + p]} gets the flat input index {@code m(c, p)}.
+     */
+    private void pool(double[] in, int i, double[] out, int o, int[] argmax) {
+        int positions = geometry.positions();
+        for (int c = 0; c < geometry.channels; c++) {
+            for (int p = 0; p < positions; p++) {
+                double best = Double.NEGATIVE_INFINITY;
+                int at = -1;
+                double sum = 0;
+                for (int y = 0; y < geometry.kernelHeight; y++) {
+                    for (int x = 0; x < geometry.kernelWidth; x++) {
+                        int q = geometry.inputIndex(c, p, y, x);
+                        if (q < 0) {
+                            continue;
+                        }
+                        double v = in[i + q];
+                        sum += v;
+                        if (v > best) {
+                            best = v;
+                            at = q;
+                        }
+                    }
+                }
+                int k = o + c * positions + p;
+                if (max) {
+                    out[k] = best;
+                    argmax[k] = at;
+                } else {
+                    out[k] = sum * inverseDivisor[p];
+                }
             }
         }
-        return Nd4j.createFromArray(row).castTo(type).reshape(1, row.length);
     }
 
+    /**
+     * Plain loops over Java arrays: pooling reads a handful of cells per output, where ND4J's per-op overhead on
+     * {@code 10⁵}-element arrays made a batch of 256 LeNet examples cost seconds (docs/BENCHMARKS.md, CNN cost).
+     * The cache holds {@code m(c, p)} per example and output, {@code [N, C·P]} INT, for max pooling.
+     */
     @Override
     public Pass forward(INDArray input, DataType type) {
-        long n = input.size(0);
-        // one row per (example, position, channel), one column per window cell
-        INDArray cells = geometry.patches(input, max ? Double.NEGATIVE_INFINITY : 0.0).reshape('c', new long[] {n * outputWidth(), window()});
-        if (max) {
-            // window cell by cell over contiguous rows [kH·kW, rows]: a few vector ops per cell (a reduction or cumsum along
-            // the short axis of [rows, kH·kW] runs one tiny kernel per row in ND4J and was 100× slower)
-            INDArray byCell = cells.transpose().dup('c');
-            int window = window();
-            INDArray best = byCell.getRow(0).dup();
-            for (int j = 1; j < window; j++) {
-                best = Transforms.max(best, byCell.getRow(j), false);
-            }
-            // the first of tied maxima (row-major in the window) wins, as in the exact oracle
-            INDArray mask = Nd4j.create(type, window, n * outputWidth());
-            INDArray open = Nd4j.ones(type, n * outputWidth());
-            for (int j = 0; j < window; j++) {
-                INDArray wins = byCell.getRow(j).eq(best).castTo(type).muli(open);
-                mask.getRow(j).assign(wins);
-                open.subi(wins);
-            }
-            return new Pass(input, positionMajorToImages(best.reshape('c', new long[] {n, outputWidth()})), List.of(mask.transpose().dup('c')));
+        int n = Math.toIntExact(input.size(0));
+        int in = Math.toIntExact(inputWidth());
+        int outWidth = Math.toIntExact(outputWidth());
+        double[] x = input.castTo(DataType.DOUBLE).dup('c').reshape(-1).toDoubleVector();
+        double[] out = new double[n * outWidth];
+        int[] argmax = max ? new int[n * outWidth] : null;
+        for (int i = 0; i < n; i++) {
+            pool(x, i * in, out, i * outWidth, argmax);
         }
-        INDArray mean = cells.sum(1).reshape('c', new long[] {n, outputWidth()}).muliRowVector(inverseDivisorRow(type));
-        return new Pass(input, positionMajorToImages(mean), List.of());
+        INDArray output = Nd4j.createFromArray(out).reshape('c', new long[] {n, outWidth}).castTo(type);
+        return new Pass(input, output, max ? List.of(Nd4j.createFromArray(argmax).reshape('c', new long[] {n, outWidth})) : List.of());
     }
 
     @Override
@@ -156,22 +154,36 @@ final class SubsamplingWalkLayer implements WalkLayer {
         if (!inputError) {
             return new Backward(null, List.of());
         }
-        long rows = outputError.size(0);
-        INDArray e = imagesToPositionMajor(outputError);
-        INDArray cells;
-        if (max) {
-            INDArray mask = pass.cache().get(0);
-            if (rowsPerExample > 1) {
-                long n = rows / rowsPerExample;
-                mask = NetworkWalk.repeatRows(mask.reshape('c', new long[] {n, outputWidth() * window()}), rowsPerExample);
+        int rows = Math.toIntExact(outputError.size(0));
+        int in = Math.toIntExact(inputWidth());
+        int outWidth = Math.toIntExact(outputWidth());
+        int positions = geometry.positions();
+        double[] e = outputError.castTo(DataType.DOUBLE).dup('c').reshape(-1).toDoubleVector();
+        int[] argmax = max ? pass.cache().get(0).reshape(-1).toIntVector() : null;
+        double[] dx = new double[rows * in];
+        for (int r = 0; r < rows; r++) {
+            int example = r / rowsPerExample;
+            for (int c = 0; c < geometry.channels; c++) {
+                for (int p = 0; p < positions; p++) {
+                    int o = c * positions + p;
+                    double share = e[r * outWidth + o];
+                    if (max) {
+                        dx[r * in + argmax[example * outWidth + o]] += share;
+                        continue;
+                    }
+                    share *= inverseDivisor[p];
+                    for (int y = 0; y < geometry.kernelHeight; y++) {
+                        for (int x = 0; x < geometry.kernelWidth; x++) {
+                            int q = geometry.inputIndex(c, p, y, x);
+                            if (q >= 0) {
+                                dx[r * in + q] += share;
+                            }
+                        }
+                    }
+                }
             }
-            cells = mask.reshape('c', new long[] {rows * outputWidth(), window()}).mulColumnVector(e.reshape('c', new long[] {rows * outputWidth(), 1}));
-        } else {
-            INDArray scaled = e.mulRowVector(inverseDivisorRow(e.dataType())).reshape('c', new long[] {rows * outputWidth(), 1});
-            cells = Nd4j.zeros(e.dataType(), rows * outputWidth(), window()).addiColumnVector(scaled);
         }
-        INDArray columns = cells.reshape('c', new long[] {rows * geometry.positions(), geometry.patchLength()});
-        return new Backward(geometry.imageGradient(columns), List.of());
+        return new Backward(Nd4j.createFromArray(dx).reshape('c', new long[] {rows, in}).castTo(outputError.dataType()), List.of());
     }
 
     @Override
@@ -197,37 +209,17 @@ final class SubsamplingWalkLayer implements WalkLayer {
         if (input.length != inputWidth()) {
             throw new IllegalArgumentException("an input has length " + input.length + " but layer " + index + " takes " + inputWidth());
         }
-        int positions = geometry.positions();
         double[] output = new double[Math.toIntExact(outputWidth())];
-        double[] argmax = max ? new double[output.length] : null;
-        for (int c = 0; c < geometry.channels; c++) {
-            for (int p = 0; p < positions; p++) {
-                int o = c * positions + p;
-                double best = Double.NEGATIVE_INFINITY;
-                int at = -1;
-                double sum = 0;
-                for (int i = 0; i < geometry.kernelHeight; i++) {
-                    for (int j = 0; j < geometry.kernelWidth; j++) {
-                        int q = geometry.inputIndex(c, p, i, j);
-                        if (q < 0) {
-                            continue;
-                        }
-                        sum += input[q];
-                        if (input[q] > best) {
-                            best = input[q];
-                            at = q;
-                        }
-                    }
-                }
-                if (max) {
-                    output[o] = best;
-                    argmax[o] = at;
-                } else {
-                    output[o] = sum * inverseDivisor[p];
-                }
+        int[] argmax = max ? new int[output.length] : null;
+        pool(input, 0, output, 0, argmax);
+        double[] cache = null;
+        if (max) {
+            cache = new double[argmax.length];
+            for (int o = 0; o < argmax.length; o++) {
+                cache[o] = argmax[o];
             }
         }
-        return new ExactPass(input, output, argmax);
+        return new ExactPass(input, output, cache);
     }
 
     /** {@code out[c·P + p] = Σ_q T[c, p, q] in[q]}, the pooling map linearised at the pass (max: at its argmax). */
