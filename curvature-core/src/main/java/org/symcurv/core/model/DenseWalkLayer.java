@@ -183,6 +183,24 @@ final class DenseWalkLayer extends ActivatedLinearLayer {
         };
     }
 
+    /**
+     * {@code W ↦ (A ∘ A)ᵀ (Δ ∘ Δ)} ({@code [nIn, nOut]}, read column-major as the leaf, also the 3-axis one),
+     * {@code b ↦ Σ_r δ_r²}: no per-example gradient materialised.
+     */
+    @Override
+    public INDArray squaredGradientSum(Pass pass, Backward backward, int rowsPerExample, String key, DataType type) {
+        INDArray delta = backward.cache().get(0).castTo(type);
+        INDArray deltaSquared = delta.mul(delta);
+        return switch (key) {
+            case "W" -> {
+                INDArray a = NetworkWalk.repeatRows(pass.input(), rowsPerExample).castTo(type);
+                yield a.mul(a).transpose().mmul(deltaSquared).reshape('f', new long[] {nIn * nOut});
+            }
+            case "b" -> deltaSquared.sum(0);
+            default -> throw new IllegalArgumentException("a dense layer has parameters W and b, not '" + key + "'");
+        };
+    }
+
     // ------------------------------------------------------------------ exact: the linear map a ↦ a W + b
 
     @Override

@@ -370,7 +370,8 @@ public final class FisherSource {
      * The diagonal Fisher {@code diag(F)_q = (1/N) Σ_i g_{i,q}²} on the leaves of {@code leaves} (their labels are
      * ignored), as a {@link DiagonalCurvature} (every parameter its own kind, {@code SIGN} on every axis). On the factored
      * route straight from the factors: {@code Σ_i g_i² = (A ∘ A)ᵀ (Δ ∘ Δ)} for a weight, {@code Σ_i δ_i²} for a bias,
-     * one product per batch; no loop over parameters.
+     * one product per batch; no loop over parameters. On a CNN the kernels' squares come from their materialised
+     * per-example gradients, one leaf at a time per batch ({@link PerExampleFactors#squaredGradientSumsWithLabels}).
      *
      * @param leaves the parameter leaves, e.g. the network's layout or a last-layer subset
      */
@@ -387,12 +388,8 @@ public final class FisherSource {
             return DiagonalCurvature.of(free, diagonal.divi(examples() * samplesPerExample));
         }
         if (!PerExampleFactors.of(net).factors(free)) {
-            forEachMaterialisedChunk(net, free, (g, done) -> {
-                INDArray g64 = g.castTo(DataType.DOUBLE);
-                diagonal.addi(g64.mul(g64).sum(0));
-                progress.update(done, examples());
-            });
-            return DiagonalCurvature.of(free, diagonal.divi(examples() * samplesPerExample));
+            // a CNN: per batch, dense leaves from their factors and the others materialised one leaf at a time
+            return DiagonalCurvature.of(free, squaredGradientSums(net, free, progress).divi(examples() * samplesPerExample));
         }
         List<INDArray> sums = new ArrayList<>();
         for (LeafSpec leaf : free.leaves()) {
@@ -530,10 +527,7 @@ public final class FisherSource {
      */
     private void forEachMaterialisedChunk(MultiLayerNetwork net, SymmetrySpec spec, ChunkConsumer consumer) {
         PerExampleFactors factors = PerExampleFactors.of(net);
-        if (labels == Labels.EMPIRICAL && targets.size(1) != factors.outputCount()) {
-            throw new IllegalArgumentException("the empirical Fisher needs targets [" + examples() + ", " + factors.outputCount() + "], one row per example; got "
-                    + Arrays.toString(targets.shape()));
-        }
+        requireTargetWidth(factors);
         long n = examples();
         long perChunk = Math.max(1, Math.min(batchSize, MATERIALISED_ELEMENTS / Math.max(1, spec.parameterCount() * samplesPerExample)));
         Random random = new Random(seed);
@@ -543,6 +537,30 @@ public final class FisherSource {
             consumer.accept(labels == Labels.MONTE_CARLO
                     ? factors.materialisedWithSampledLabels(x, samplesPerExample, random, spec)
                     : factors.materialisedWithLabels(x, targets.get(NDArrayIndex.interval(start, end), NDArrayIndex.all()), spec), end);
+        }
+    }
+
+    /** {@code Σ_r g_r²} over all examples and label samples, {@code [P_spec]} float64 ({@link PerExampleFactors#squaredGradientSumsWithLabels}). */
+    private INDArray squaredGradientSums(MultiLayerNetwork net, SymmetrySpec spec, Progress progress) {
+        PerExampleFactors walkFactors = PerExampleFactors.of(net);
+        requireTargetWidth(walkFactors);
+        INDArray sums = Nd4j.zeros(DataType.DOUBLE, spec.parameterCount());
+        Random random = new Random(seed);
+        long n = examples();
+        for (long start = 0; start < n; start += batchSize) {
+            long end = Math.min(n, start + batchSize);
+            INDArray x = features.get(NDArrayIndex.interval(start, end), NDArrayIndex.all());
+            sums.addi(labels == Labels.MONTE_CARLO ? walkFactors.squaredGradientSumsWithSampledLabels(x, samplesPerExample, random, spec)
+                    : walkFactors.squaredGradientSumsWithLabels(x, targets.get(NDArrayIndex.interval(start, end), NDArrayIndex.all()), spec));
+            progress.update(end, n);
+        }
+        return sums;
+    }
+
+    private void requireTargetWidth(PerExampleFactors factors) {
+        if (labels == Labels.EMPIRICAL && targets.size(1) != factors.outputCount()) {
+            throw new IllegalArgumentException("the empirical Fisher needs targets [" + examples() + ", " + factors.outputCount() + "], one row per example; got "
+                    + Arrays.toString(targets.shape()));
         }
     }
 
@@ -582,13 +600,7 @@ public final class FisherSource {
      * for a dense layer.
      */
     private ScaledCurvature materialisedUnitScaled(MultiLayerNetwork net, SymmetrySpec spec, Progress progress) {
-        INDArray squares = Nd4j.zeros(DataType.DOUBLE, spec.parameterCount());
-        long total = examples();
-        forEachMaterialisedChunk(net, spec, (g, done) -> {
-            INDArray g64 = g.castTo(DataType.DOUBLE);
-            squares.addi(g64.mul(g64).sum(0));
-            progress.update(done / 2, total);
-        });
+        INDArray squares = squaredGradientSums(net, spec, (done, all) -> progress.update(done / 2, all));
         double rows = (double) examples() * samplesPerExample;
         INDArray scale = Nd4j.zeros(DataType.DOUBLE, spec.parameterCount());
         for (LeafSpec leaf : spec.leaves()) {

@@ -386,6 +386,12 @@ public final class NetworkWalk {
         return layers.get(l).perExampleGradient(forward.passes().get(l), backward.get(l), rowsPerExample, parameter.key());
     }
 
+    /** {@link WalkLayer#squaredGradientSum} of one parameter: {@code [leafLength]}. */
+    INDArray squaredGradientSum(Forward forward, List<WalkLayer.Backward> backward, int rowsPerExample, Parameter parameter, DataType type) {
+        int l = parameter.layer();
+        return layers.get(l).squaredGradientSum(forward.passes().get(l), backward.get(l), rowsPerExample, parameter.key(), type);
+    }
+
     /**
      * @throws IllegalArgumentException naming the expected and actual shape
      */

@@ -193,6 +193,53 @@ public final class PerExampleFactors {
         return materialised(spec, parameters, forward, walk.outputLoss().outputError(prediction, labels), samplesPerExample);
     }
 
+    /**
+     * {@code Σ_i ∇ℓ(x_i, y_i)²} elementwise on the leaves of {@code spec} (the diagonal Fisher's sum), {@code [P_spec]} in
+     * float64 and {@code spec}'s layout, from one batched forward and backward pass: dense leaves from their factors,
+     * {@code (A ∘ A)ᵀ (Δ ∘ Δ)}, others (a convolution's kernel) from their materialised gradients one leaf at a time.
+     */
+    public INDArray squaredGradientSumsWithLabels(INDArray features, INDArray targets, SymmetrySpec spec) {
+        List<NetworkWalk.Parameter> parameters = parameters(spec);
+        INDArray x = walk.requireFeatures(features);
+        requireTargets(targets, x.size(0));
+        NetworkWalk.Forward forward = walk.forward(x, dataType);
+        INDArray outputError = walk.outputLoss().outputError(walk.prediction(forward), targets.castTo(dataType));
+        return squaredGradientSums(spec, parameters, forward, outputError, 1);
+    }
+
+    /** {@link #squaredGradientSumsWithLabels} at {@code k} labels per example drawn as {@link #withSampledLabels} draws them ({@code N·k} rows summed). */
+    public INDArray squaredGradientSumsWithSampledLabels(INDArray features, int samplesPerExample, Random random, SymmetrySpec spec) {
+        List<NetworkWalk.Parameter> parameters = parameters(spec);
+        Objects.requireNonNull(random, "random");
+        requireSamples(samplesPerExample);
+        NetworkWalk.Forward forward = walk.forward(walk.requireFeatures(features), dataType);
+        INDArray prediction = NetworkWalk.repeatRows(walk.prediction(forward), samplesPerExample);
+        INDArray labels = walk.outputLoss().sampleLabels(prediction, random);
+        return squaredGradientSums(spec, parameters, forward, walk.outputLoss().outputError(prediction, labels), samplesPerExample);
+    }
+
+    private INDArray squaredGradientSums(SymmetrySpec spec, List<NetworkWalk.Parameter> parameters, NetworkWalk.Forward forward, INDArray outputError, int k) {
+        INDArray out = Nd4j.zeros(DataType.DOUBLE, spec.parameterCount());
+        if (parameters.isEmpty()) {
+            return out;
+        }
+        List<WalkLayer.Backward> backward = walk.backward(forward, outputError, k, lowestLayer(parameters));
+        for (int l = 0; l < parameters.size(); l++) {
+            LeafSpec leaf = requireOrder(spec.leaves().get(l));
+            out.get(NDArrayIndex.interval(leaf.offset(), leaf.offset() + leaf.length()))
+                    .assign(walk.squaredGradientSum(forward, backward, k, parameters.get(l), DataType.DOUBLE).reshape(leaf.length()));
+        }
+        return out;
+    }
+
+    private LeafSpec requireOrder(LeafSpec leaf) {
+        if (leaf.order() != walk.layout().leaf(leaf.name()).order()) {
+            throw new IllegalArgumentException("spec leaf '" + leaf.name() + "' is flattened in order '" + leaf.order() + "' but the network's parameter in '"
+                    + walk.layout().leaf(leaf.name()).order() + "': build the spec from this network");
+        }
+        return leaf;
+    }
+
     private INDArray materialised(SymmetrySpec spec, List<NetworkWalk.Parameter> parameters, NetworkWalk.Forward forward, INDArray outputError, int k) {
         long rows = forward.examples() * k;
         INDArray out = Nd4j.create(dataType, rows, spec.parameterCount());
@@ -201,11 +248,7 @@ public final class PerExampleFactors {
         }
         List<WalkLayer.Backward> backward = walk.backward(forward, outputError, k, lowestLayer(parameters));
         for (int l = 0; l < parameters.size(); l++) {
-            LeafSpec leaf = spec.leaves().get(l);
-            if (leaf.order() != walk.layout().leaf(leaf.name()).order()) {
-                throw new IllegalArgumentException("spec leaf '" + leaf.name() + "' is flattened in order '" + leaf.order() + "' but the network's parameter in '"
-                        + walk.layout().leaf(leaf.name()).order() + "': build the spec from this network");
-            }
+            LeafSpec leaf = requireOrder(spec.leaves().get(l));
             out.get(NDArrayIndex.all(), NDArrayIndex.interval(leaf.offset(), leaf.offset() + leaf.length()))
                     .assign(walk.perExampleGradient(forward, backward, k, parameters.get(l)));
         }

@@ -95,6 +95,16 @@ interface WalkLayer {
      */
     INDArray perExampleGradient(Pass pass, Backward backward, int rowsPerExample, String key);
 
+    /**
+     * {@code Σ_r g_{r,θ}²} over the {@code k·N} rows of the per-example gradient of parameter {@code key}: {@code [leafLength]}
+     * in {@code type}, the leaf's flat order (the diagonal Fisher's sum). By default from the materialised gradient; a layer
+     * whose gradient is an outer product overrides it without materialising.
+     */
+    default INDArray squaredGradientSum(Pass pass, Backward backward, int rowsPerExample, String key, DataType type) {
+        INDArray g = perExampleGradient(pass, backward, rowsPerExample, key).castTo(type);
+        return g.mul(g).sum(0);
+    }
+
     /** The output {@code [C, H, W]} when the layer outputs an image (flattened row-major), else {@code null}. */
     default long[] outputImage() {
         return null;

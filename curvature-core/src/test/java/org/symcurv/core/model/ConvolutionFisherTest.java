@@ -240,6 +240,10 @@ class ConvolutionFisherTest {
             actual[q] = dense[q][q];
         }
         assertClose(expected, actual, Tolerances.FLOAT64_ROUNDOFF, "diag F");
+        // Monte Carlo labels, 2 per example: the factored/materialised sums against DL4J's per-example route
+        FisherSource mc = FisherSource.monteCarlo(d.getFeatures(), 3).withSamplesPerExample(2).withBatchSize(4);
+        assertClose(DenseMatrices.toMatrix(mc.withRoute(FisherSource.Route.PER_EXAMPLE).diagonal(net, leaves).toDense()),
+                DenseMatrices.toMatrix(mc.diagonal(net, leaves).toDense()), Tolerances.FLOAT64_ROUNDOFF, "Monte Carlo diag F, k = 2");
     }
 
     @Test
