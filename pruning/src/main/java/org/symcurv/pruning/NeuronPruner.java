@@ -22,8 +22,10 @@ import org.symcurv.core.operator.ScaledCurvature;
 import org.symcurv.core.operator.DiagonalCurvature;
 
 /**
- * Structured pruning: whole hidden units are removed and the result is a genuinely smaller DL4J network. Unit
- * {@code i} of hidden layer {@code l} owns the block {@code Q_i} (incoming column, bias, outgoing row;
+ * Structured pruning: whole hidden units of dense layers and output channels of convolutional layers are removed and
+ * the result is a genuinely smaller DL4J network. Unit (channel) {@code i} of hidden layer {@code l} owns the block
+ * {@code Q_i} (its slice of {@code W_l}, its bias, its slice of the next parameterised layer's weight: outgoing row,
+ * input channel of the next kernel, or the rows {@code i·H·W + s} of a dense layer after flattening;
  * {@link NetworkSurgery#unitBlock}). Removing it costs, in the quadratic model, the block OBS saliency
  *
  * <pre>    s_i = ½ w_Qᵀ ([F̃⁻¹]_QQ)⁻¹ w_Q,    with update  δθ = −F̃⁻¹ E_Q ([F̃⁻¹]_QQ)⁻¹ w_Q</pre>
@@ -118,7 +120,7 @@ public final class NeuronPruner {
      * The outcome.
      *
      * @param network    the smaller network
-     * @param keptUnits  hidden layer index → the original indices of the units it kept, increasing
+     * @param keptUnits  hidden layer index → the original indices of the units (channels) it kept, increasing
      * @param rounds     one report per round ({@code removed} counts units)
      */
     public record Result(MultiLayerNetwork network, Map<Integer, int[]> keptUnits, List<RoundReport> rounds) {
@@ -133,7 +135,8 @@ public final class NeuronPruner {
     /**
      * Prunes units of a copy of {@code net}.
      *
-     * @param net      {@code DenseLayer}s and an {@code OutputLayer}; not modified
+     * @param net      {@code DenseLayer}s, {@code ConvolutionLayer}s (with subsampling and dropout layers between) and an
+     *                 {@code OutputLayer}; not modified
      * @param fisher   where the Fisher comes from (unused by magnitude)
      * @param listener progress
      * @throws IllegalArgumentException if the network has no hidden layer, or OBS on a Fisher that neither is diagonal
@@ -142,11 +145,10 @@ public final class NeuronPruner {
     public Result prune(MultiLayerNetwork net, FisherSource fisher, PruningListener listener) {
         Objects.requireNonNull(listener, "listener");
         List<Integer> hidden = NetworkSurgery.hiddenLayers(net);
-        ParameterLayout originalLayout = ParameterLayout.of(net);
         Map<Integer, int[]> original = new LinkedHashMap<>();
         long totalUnits = 0;
         for (int l : hidden) {
-            int n = NetworkSurgery.units(originalLayout, l);
+            int n = NetworkSurgery.units(net, l);
             original.put(l, range(n));
             totalUnits += n;
         }
@@ -174,7 +176,7 @@ public final class NeuronPruner {
             }
             Map<Integer, LayerScores> scores = new LinkedHashMap<>();
             for (int l : hidden) {
-                scores.put(l, score(layout, scaledTheta, l, f == null ? null : f.scaled(), inverse, listener, stage));
+                scores.put(l, score(work, scaledTheta, l, f == null ? null : f.scaled(), inverse, listener, stage));
             }
             Map<Integer, int[]> removed = choose(scores, kept, original, r);
             double predicted = 0.0;
@@ -226,13 +228,10 @@ public final class NeuronPruner {
     private record LayerScores(long[][] blocks, double[] cost, double[][] coefficients) {
     }
 
-    private LayerScores score(ParameterLayout layout, INDArray theta, int layer, Curvature f, Curvature inverse,
+    private LayerScores score(MultiLayerNetwork work, INDArray theta, int layer, Curvature f, Curvature inverse,
                               PruningListener listener, String stage) {
-        int n = NetworkSurgery.units(layout, layer);
-        long[][] blocks = new long[n][];
-        for (int i = 0; i < n; i++) {
-            blocks[i] = NetworkSurgery.unitBlock(layout, layer, i);
-        }
+        long[][] blocks = NetworkSurgery.unitBlocks(work, layer);
+        int n = blocks.length;
         double[] t = theta.toDoubleVector();
         double[][] w = gather(t, blocks);
         double[] cost = new double[n];
@@ -263,7 +262,7 @@ public final class NeuronPruner {
                         }
                     }
                 } else {
-                    requirePermutationInvariant(inverse.spec(), layer);
+                    requirePermutationInvariant(inverse.spec(), NetworkSurgery.describe(work, layer));
                     INDArray mInverse = inverseOfSharedBlock(inverse, blocks[0], listener, stage + ": block of layer " + layer);
                     INDArray c = Nd4j.createFromArray(w).mmul(mInverse); // M⁻¹ symmetric: rows are M⁻¹ w_i
                     coefficients = c.toDoubleMatrix();
@@ -290,11 +289,13 @@ public final class NeuronPruner {
     }
 
     /**
-     * @throws IllegalArgumentException unless the layer's units carry one group containing their permutations on
-     *                                  {@code W_l} axis 1, {@code b_l} and {@code W_{l+1}} axis 0
+     * @throws IllegalArgumentException unless the layer's units (channels) carry one group containing their
+     *                                  permutations on every axis they index: {@code W_l}'s unit axis, {@code b_l} and
+     *                                  the next layer's input axis
      */
-    static void requirePermutationInvariant(SymmetrySpec spec, int layer) {
-        AxisLabel out = spec.leaf(layer + "_W").label(1);
+    static void requirePermutationInvariant(SymmetrySpec spec, NetworkSurgery.Hidden hidden) {
+        int layer = hidden.layer();
+        AxisLabel out = spec.leaf(hidden.weight().name()).label(hidden.unitAxis());
         String problem = null;
         if (out.isFree()) {
             problem = "its units carry no group";
@@ -302,7 +303,8 @@ public final class NeuronPruner {
             GroupType type = spec.group(out.group()).type();
             if (type == GroupType.SIGN) {
                 problem = "its group " + out.group() + " is SIGN, which does not permute units";
-            } else if (!out.equals(spec.leaf(layer + "_b").label(0)) || !out.equals(spec.leaf((layer + 1) + "_W").label(0))) {
+            } else if ((hidden.bias() != null && !out.equals(spec.leaf(hidden.bias().name()).label(0)))
+                    || !out.equals(spec.leaf(hidden.next().name()).label(hidden.nextAxis()))) {
                 problem = "its bias or the next layer's input axis carry another group than " + out.group();
             }
         }

@@ -15,7 +15,8 @@ import org.symcurv.core.model.FisherSource;
 import org.symcurv.core.operator.ScaledCurvature;
 
 /**
- * Unstructured pruning of a dense DL4J network to a target sparsity {@code s} of its weight matrices, in {@code k}
+ * Unstructured pruning of a DL4J network to a target sparsity {@code s} of its weights (dense weight matrices and
+ * convolution kernels {@code [out, in, kh, kw]}), in {@code k}
  * rounds. Round {@code r} keeps a fraction {@code (1 − s)^{r/k}} of the prunable weights (every round removes the
  * same share of what is left): it re-estimates the Fisher {@code F} at the current weights, scores the weights still
  * present ({@link Saliencies}), removes the lowest-scoring ones — over all weight matrices together
@@ -159,7 +160,7 @@ public final class UnstructuredPruner {
         }
     }
 
-    /** The weight matrices {@code l_W} of every layer: what unstructured pruning may remove (biases are kept). */
+    /** The weights {@code l_W} of every layer (dense matrices, convolution kernels): what unstructured pruning may remove (biases are kept). */
     public static List<ParameterLeaf> prunableLeaves(ParameterLayout layout) {
         List<ParameterLeaf> out = new ArrayList<>();
         for (ParameterLeaf leaf : layout.leaves()) {
@@ -173,7 +174,8 @@ public final class UnstructuredPruner {
     /**
      * Prunes a copy of {@code net}.
      *
-     * @param net      a network of {@code DenseLayer}s and an {@code OutputLayer}; not modified
+     * @param net      a network of {@code DenseLayer}s, {@code ConvolutionLayer}s (with subsampling and dropout layers) and an
+     *                 {@code OutputLayer}; not modified
      * @param fisher   where the Fisher comes from (unused by {@link PruningMethod#MAGNITUDE})
      * @param listener progress
      * @throws org.symcurv.core.model.UnsupportedLayerException for another kind of layer

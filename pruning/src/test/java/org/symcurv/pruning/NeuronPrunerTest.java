@@ -68,10 +68,10 @@ class NeuronPrunerTest {
             double[] theta = w.clone();
             double predicted = 0;
             for (int layer : List.of(0, 1)) {
-                int n = NetworkSurgery.units(layout, layer);
+                int n = NetworkSurgery.units(net, layer);
                 DenseUnit[] units = new DenseUnit[n];
                 for (int i = 0; i < n; i++) {
-                    units[i] = denseUnit(dense, w, NetworkSurgery.unitBlock(layout, layer, i));
+                    units[i] = denseUnit(dense, w, NetworkSurgery.unitBlock(net, layer, i));
                 }
                 int remove = layer == 0 ? 2 : 2;
                 int[] order = IntStream.range(0, n).boxed().sorted((a, b) -> Double.compare(units[a].cost, units[b].cost))
@@ -109,7 +109,7 @@ class NeuronPrunerTest {
         Curvature f = FisherSource.empirical(PruningTestNetworks.data(4, 40)).withRoute(FisherSource.Route.PER_EXAMPLE).symmetric(net, SpecInference.infer(net), FisherSource.Progress.NONE);
         DenseObs dense = new DenseObs(f, LAMBDA * f.trace() / f.spec().parameterCount());
         double[] w = params(net);
-        DenseUnit unit = denseUnit(dense, w, NetworkSurgery.unitBlock(ParameterLayout.of(net), 0, 2));
+        DenseUnit unit = denseUnit(dense, w, NetworkSurgery.unitBlock(net, 0, 2));
         double[] delta = new double[w.length];
         for (int p = 0; p < w.length; p++) {
             for (int j = 0; j < unit.block.length; j++) {
@@ -136,7 +136,7 @@ class NeuronPrunerTest {
                     .filter(i -> IntStream.of(kept).noneMatch(k -> k == i)).toArray()));
             ParameterLayout layout = ParameterLayout.of(net);
             MultiLayerNetwork masked = net.clone();
-            layout.write(NetworkSurgery.maskUnits(layout, layout.read(net), removed), masked);
+            layout.write(NetworkSurgery.maskUnits(net, layout.read(net), removed), masked);
             INDArray big = masked.output(data.getFeatures());
             INDArray small = result.network().output(data.getFeatures());
             DenseMatrices.assertClose(DenseMatrices.toMatrix(big), DenseMatrices.toMatrix(small), 1e-13, method + ": outputs");
