@@ -14,7 +14,9 @@ import org.nd4j.linalg.dataset.DataSet;
  * per-example gradients and empirical Fisher {@code (1/n) Σ_i ∇ℓ_i ∇ℓ_iᵀ}, Hessian-vector products
  * {@code ∇²L v}, the Hessian {@code ∇²L}, and the generalised Gauss-Newton matrix
  * {@code G = (1/n) Σ_i J_iᵀ (∇²_z ℓ_i) J_i} with {@code J_i = ∂z_L(x_i)/∂θ}
- * (symmetry-curvature.md section 5.3; used only by tests and reports).
+ * (symmetry-curvature.md section 5.3; used only by tests and reports). Tiny CNNs (a few hundred parameters) work too:
+ * the walk's convolution and pooling layers have plain-loop float64 pieces ({@link ConvolutionWalkLayer},
+ * {@link SubsamplingWalkLayer}; max pooling is differentiated with its argmax fixed, exact except on ties).
  *
  * <p>This is an implementation independent of DL4J's: it reads only the architecture (sizes, activations,
  * loss) from the network and does its own forward and backward passes in plain {@code double} arithmetic.
@@ -46,8 +48,10 @@ public final class ExactCurvature {
 
     /**
      * The oracle for {@code net}'s architecture ({@link NetworkWalk}): {@link DenseLayer}s (no layer normalisation, no
-     * dropout or weight noise, activation one of {@link ScalarActivation}'s) followed by one {@link OutputLayer} whose
-     * activation and loss form an {@link OutputLoss}; no input preprocessors.
+     * dropout or weight noise, activation one of {@link ScalarActivation}'s), convolution and pooling layers (same
+     * activations) with DL4J's CNN preprocessors, followed by one {@link OutputLayer} whose activation and loss form an
+     * {@link OutputLoss}. A {@code DropoutLayer} is refused here (the oracles are compared with DL4J's training-mode
+     * gradients, where it is random).
      *
      * @throws UnsupportedLayerException naming the layer index and class of the first layer outside that set
      */
