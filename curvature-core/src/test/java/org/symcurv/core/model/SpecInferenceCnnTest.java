@@ -94,7 +94,12 @@ class SpecInferenceCnnTest {
 
     /** {@link #activationsAndLayersBetween} each read by a convolution and by a dense layer after flattening. */
     static Stream<Arguments> channelCases() {
-        return activationsAndLayersBetween().flatMap(a -> Stream.of("conv", "dense").map(next -> {
+        return readByConvAndDense(activationsAndLayersBetween());
+    }
+
+    /** Each case {@code (name, activation, between, type)} as {@code (name → next, next, activation, between, type)} for both readers. */
+    static Stream<Arguments> readByConvAndDense(Stream<Arguments> cases) {
+        return cases.flatMap(a -> Stream.of("conv", "dense").map(next -> {
             Object[] v = a.get();
             return Arguments.of(v[0] + " → " + next, next, v[1], v[2], v[3]);
         }));
@@ -153,10 +158,7 @@ class SpecInferenceCnnTest {
     }
 
     static Stream<Arguments> notExactCases() {
-        return notExact().flatMap(a -> Stream.of("conv", "dense").map(next -> {
-            Object[] v = a.get();
-            return Arguments.of(v[0] + " → " + next, next, v[1], v[2], v[3]);
-        }));
+        return readByConvAndDense(notExact());
     }
 
     static Stream<Arguments> notExact() {
