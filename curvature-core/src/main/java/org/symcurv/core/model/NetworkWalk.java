@@ -14,6 +14,7 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
@@ -38,7 +39,8 @@ import org.symcurv.core.symmetry.LeafSpec;
  * <p>Layers understood today: {@link DenseLayer} (any DL4J activation; no layer normalisation), {@code ConvolutionLayer}
  * (2-D, NCHW, any kernel, stride and padding, dilation 1, {@code ConvolutionMode} Truncate, Strict or Same, with or without
  * bias, any activation), {@code SubsamplingLayer} (MAX and AVG pooling, any kernel, stride and padding, Truncate/Strict/Same),
- * {@code DropoutLayer} (the identity at inference), and one {@link OutputLayer} at the end; the input preprocessors DL4J
+ * {@code GlobalPoolingLayer} (MAX and AVG over H×W), {@code DropoutLayer} (the identity at inference), and one
+ * {@link OutputLayer} at the end; the input preprocessors DL4J
  * inserts for {@code InputType.convolutionalFlat(h, w, c)}: {@code FeedForwardToCnnPreProcessor} (flat features to an
  * image) and {@code CnnToFeedForwardPreProcessor} (an image to a dense layer). Batched arrays between layers are always
  * {@code [N, width]}, an image {@code [C, H, W]} flattened row-major as DL4J flattens it, so the preprocessors are
@@ -50,7 +52,7 @@ import org.symcurv.core.symmetry.LeafSpec;
 public final class NetworkWalk {
     /** What the walk supports, for refusals. */
     static final String REMEDY = "symcurv's curvature code handles DenseLayer (no layer normalisation), ConvolutionLayer (2-D, NCHW, "
-            + "dilation 1, ConvolutionMode Truncate/Strict/Same), SubsamplingLayer (MAX or AVG) and DropoutLayer, with DL4J's "
+            + "dilation 1, ConvolutionMode Truncate/Strict/Same), SubsamplingLayer and GlobalPoolingLayer (MAX or AVG) and DropoutLayer, with DL4J's "
             + "FeedForwardToCnnPreProcessor and CnnToFeedForwardPreProcessor (setInputType(InputType.convolutionalFlat(h, w, c))), "
             + "followed by one OutputLayer (softmax + MCXENT/NEGATIVELOGLIKELIHOOD, identity + MSE or sigmoid + XENT, no per-output "
             + "loss weights)";
@@ -182,6 +184,20 @@ public final class NetworkWalk {
             }
             return new SubsamplingWalkLayer(i, name, image, s.getKernelSize(), s.getStride(), s.getPadding(), s.getConvolutionMode(),
                     s.getPoolingType() == PoolingType.MAX, s.isAvgPoolIncludePadInDivisor());
+        }
+        if (conf.getClass() == GlobalPoolingLayer.class) {
+            GlobalPoolingLayer g = (GlobalPoolingLayer) conf;
+            if (image == null) {
+                throw new UnsupportedLayerException(i, name, "pools a flat input; the walk's global pooling takes an image [C, H, W]", REMEDY);
+            }
+            int[] dimensions = g.getPoolingDimensions();
+            if (dimensions != null && !(dimensions.length == 2 && dimensions[0] == 2 && dimensions[1] == 3)) {
+                throw new UnsupportedLayerException(i, name, "pools over dimensions " + Arrays.toString(dimensions) + "; the walk pools over [2, 3] (H, W of NCHW)", REMEDY);
+            }
+            if (g.getPoolingType() != PoolingType.MAX && g.getPoolingType() != PoolingType.AVG) {
+                throw new UnsupportedLayerException(i, name, "pools by " + g.getPoolingType() + "; the walk knows MAX and AVG pooling", REMEDY);
+            }
+            return SubsamplingWalkLayer.global(i, name, image, g.getPoolingType() == PoolingType.MAX, g.isCollapseDimensions());
         }
         if (conf.getClass() == DropoutLayer.class) {
             long width = image != null ? image[0] * image[1] * image[2] : previousWidth != null ? previousWidth : ((FeedForwardLayer) conf).getNIn();

@@ -30,9 +30,26 @@ final class SubsamplingWalkLayer implements WalkLayer {
     private final boolean max;
     /** {@code 1/n_p} per output position (average pooling). */
     private final double[] inverseDivisor;
+    /** Whether the output is an image for the next layer (not for a collapsed global pooling). */
+    private final boolean imageOutput;
 
     SubsamplingWalkLayer(int index, String layerClass, long[] image, int[] kernel, int[] stride, int[] padding, ConvolutionMode mode, boolean max,
                          boolean includePaddingInDivisor) {
+        this(index, layerClass, image, kernel, stride, padding, mode, max, includePaddingInDivisor, true);
+    }
+
+    /**
+     * A {@code GlobalPoolingLayer} over an image {@code [C, H, W]}: one {@code H×W} window, output {@code C} features (a
+     * flat vector when DL4J collapses the dimensions, else the image {@code [C, 1, 1]}).
+     */
+    static SubsamplingWalkLayer global(int index, String layerClass, long[] image, boolean max, boolean collapse) {
+        int[] window = {Math.toIntExact(image[1]), Math.toIntExact(image[2])};
+        return new SubsamplingWalkLayer(index, layerClass, image, window, window, new int[] {0, 0}, ConvolutionMode.Truncate, max, false, !collapse);
+    }
+
+    private SubsamplingWalkLayer(int index, String layerClass, long[] image, int[] kernel, int[] stride, int[] padding, ConvolutionMode mode, boolean max,
+                                 boolean includePaddingInDivisor, boolean imageOutput) {
+        this.imageOutput = imageOutput;
         this.index = index;
         this.layerClass = layerClass;
         this.geometry = new ConvolutionGeometry(image, kernel, stride, padding, mode);
@@ -78,7 +95,7 @@ final class SubsamplingWalkLayer implements WalkLayer {
 
     @Override
     public long[] outputImage() {
-        return new long[] {geometry.channels, geometry.outputHeight, geometry.outputWidth};
+        return imageOutput ? new long[] {geometry.channels, geometry.outputHeight, geometry.outputWidth} : null;
     }
 
     @Override

@@ -55,7 +55,13 @@ class ConvolutionExactCurvatureTest {
                                 .conv(2, new int[] {2, 2}, new int[] {1, 1}, new int[] {1, 1}, ConvolutionMode.Truncate, true, Activation.TANH)
                                 .pool(PoolingType.MAX, new int[] {3, 3}, new int[] {2, 2}, new int[] {1, 1}, ConvolutionMode.Truncate)
                                 .conv(2, 2, Activation.IDENTITY).meanSquaredError(2),
-                        TinyNetworks.regressionData(153, 4, 40, 2)));
+                        TinyNetworks.regressionData(153, 4, 40, 2)),
+                new Case("conv 2x2 tanh, global max pool, dense sigmoid, softmax",
+                        TinyCnns.builder(54).input(5, 5, 2).conv(3, 2, Activation.TANH).globalPool(PoolingType.MAX, true).dense(2, Activation.SIGMOID).softmax(2),
+                        TinyNetworks.classificationData(154, 4, 50, 2)),
+                new Case("conv 2x2 elu, global avg pool, softmax",
+                        TinyCnns.builder(55).input(4, 5, 1).conv(2, 2, Activation.ELU).globalPool(PoolingType.AVG, true).softmax(3),
+                        TinyNetworks.classificationData(155, 4, 20, 3)));
     }
 
     /** One case per output loss (the Monte Carlo test is the slow one: a few seconds each). */

@@ -71,7 +71,13 @@ class ConvolutionWalkTest {
                         TinyCnns.builder(34).input(6, 5, 1).conv(2, 2, Activation.TANH)
                                 .pool(PoolingType.MAX, new int[] {3, 3}, new int[] {2, 2}, new int[] {1, 1}, ConvolutionMode.Truncate)
                                 .conv(2, 2, Activation.IDENTITY).meanSquaredError(2),
-                        TinyNetworks.regressionData(134, 6, 30, 2)));
+                        TinyNetworks.regressionData(134, 6, 30, 2)),
+                new Case("5x5x2 conv 2x2 sigmoid, global max pool, dense tanh, softmax",
+                        TinyCnns.builder(36).input(5, 5, 2).conv(3, 2, Activation.SIGMOID).globalPool(PoolingType.MAX, true).dense(2, Activation.TANH).softmax(2),
+                        TinyNetworks.classificationData(136, 5, 50, 2)),
+                new Case("5x4x1 conv 2x2 tanh, global avg pool (not collapsed), mse",
+                        TinyCnns.builder(37).input(5, 4, 1).conv(3, 2, Activation.TANH).globalPool(PoolingType.AVG, false).meanSquaredError(2),
+                        TinyNetworks.regressionData(137, 5, 20, 2)));
     }
 
     static SymmetrySpec freeSpec(MultiLayerNetwork net) {

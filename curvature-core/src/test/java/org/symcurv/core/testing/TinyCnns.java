@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -76,6 +77,12 @@ public final class TinyCnns {
 
         public Builder pool(PoolingType type, int[] kernel, int[] stride, int[] padding, ConvolutionMode mode) {
             layers.add(new SubsamplingLayer.Builder(type, kernel, stride, padding).convolutionMode(mode).build());
+            return this;
+        }
+
+        /** A {@link GlobalPoolingLayer} over H×W, collapsing to {@code [N, C]} or keeping {@code [N, C, 1, 1]}. */
+        public Builder globalPool(PoolingType type, boolean collapse) {
+            layers.add(new GlobalPoolingLayer.Builder(type).collapseDimensions(collapse).build());
             return this;
         }
 
