@@ -30,6 +30,8 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -42,6 +44,7 @@ import org.symcurv.core.model.ParameterLayout;
 import org.symcurv.core.model.ParameterLeaf;
 import org.symcurv.core.model.SpecInference;
 import org.symcurv.core.operator.Curvature;
+import org.symcurv.core.operator.ScaledCurvature;
 import org.symcurv.core.testing.DenseMatrices;
 import org.symcurv.core.testing.TinyNetworks;
 import org.symcurv.core.testing.Tolerances;
@@ -193,14 +196,19 @@ class CnnPruningTest {
         assertArrayEquals(expected, magnitude.keptUnits().get(0), "channels of layer 0 with the largest block norms " + Arrays.toString(norms));
     }
 
-    @Test
-    void structuredObsOnChannelsMatchesADensePerChannelOracle() {
+    @ParameterizedTest(name = "unit-scaled {0}")
+    @ValueSource(booleans = {false, true})
+    void structuredObsOnChannelsMatchesADensePerChannelOracle(boolean unitScaled) {
         MultiLayerNetwork net = small(7);
-        FisherSource fisher = FisherSource.empirical(data(8, 40, 36)).withRoute(FisherSource.Route.PER_EXAMPLE);
-        Curvature f = fisher.symmetric(net, SpecInference.infer(net), FisherSource.Progress.NONE);
+        // the unit scales come from the gradient factors (the factored route); the plain Fisher from DL4J's per-example gradients
+        FisherSource fisher = FisherSource.empirical(data(8, 40, 36)).withRoute(unitScaled ? FisherSource.Route.FACTORED : FisherSource.Route.PER_EXAMPLE);
+        ScaledCurvature sf = unitScaled ? fisher.unitScaledSymmetric(net, SpecInference.infer(net), FisherSource.Progress.NONE)
+                : ScaledCurvature.unscaled(fisher.symmetric(net, SpecInference.infer(net), FisherSource.Progress.NONE));
+        Curvature f = sf.scaled();
         DenseObs dense = new DenseObs(f, LAMBDA * f.trace() / f.spec().parameterCount());
-        double[] w = params(net);
-        double[] theta = w.clone();
+        // everything in the Fisher's coordinates θ' = s ∘ θ; the update maps back through 1/s
+        double[] w = sf.toScaled(ParameterLayout.of(net).read(net).castTo(DataType.DOUBLE)).castTo(DataType.DOUBLE).toDoubleVector();
+        double[] delta = new double[w.length];
         double predicted = 0;
         Map<Integer, int[]> expectedKept = new LinkedHashMap<>();
         for (int layer : List.of(0, 2)) {
@@ -226,18 +234,17 @@ class CnnPruningTest {
             }
             int lowest = IntStream.range(0, n).boxed().min(Comparator.comparingDouble(i -> cost[i])).orElseThrow();
             predicted += cost[lowest];
-            for (int p = 0; p < theta.length; p++) {
-                double s = 0;
+            for (int p = 0; p < delta.length; p++) {
                 for (int a = 0; a < blocks[lowest].length; a++) {
-                    s += dense.inverse[p][(int) blocks[lowest][a]] * coefficients[lowest][a];
+                    delta[p] -= dense.inverse[p][(int) blocks[lowest][a]] * coefficients[lowest][a];
                 }
-                theta[p] -= s;
             }
             expectedKept.put(layer, without(n, lowest));
         }
-        MultiLayerNetwork expected = NetworkSurgery.keepUnits(net, Nd4j.createFromArray(theta), expectedKept);
+        INDArray theta = ParameterLayout.of(net).read(net).castTo(DataType.DOUBLE).add(sf.fromScaled(Nd4j.createFromArray(delta)).castTo(DataType.DOUBLE));
+        MultiLayerNetwork expected = NetworkSurgery.keepUnits(net, theta, expectedKept);
         NeuronPruner.Result result = NeuronPruner.of(PruningMethod.OBS_SYMMETRY, 0.34).withDamping(ObsDamping.meanDiagonal(LAMBDA))
-                .prune(net, fisher, PruningListener.NONE);
+                .withUnitScaledFisher(unitScaled).prune(net, fisher, PruningListener.NONE);
         assertArrayEquals(expectedKept.get(0), result.keptUnits().get(0), "channels kept");
         assertArrayEquals(expectedKept.get(2), result.keptUnits().get(2), "units kept");
         DenseMatrices.assertClose(params(expected), params(result.network()), Tolerances.FLOAT64_SPECTRAL, "compensated smaller CNN");
