@@ -10,8 +10,11 @@ import org.symcurv.core.symmetry.LeafSpec;
 import org.symcurv.core.symmetry.SymmetrySpec;
 
 /**
- * The leaves of a parameter layout split into matrices (rank 2, e.g. dense weights {@code [nIn, nOut]}) and the
- * rest (biases and other vectors): Muon and Shampoo precondition the matrices and hand the rest to Adam.
+ * The leaves of a parameter layout split into matrices (rank ≥ 2) and the rest (biases and other vectors): Muon and
+ * Shampoo precondition the matrices and hand the rest to Adam. A leaf of rank above 2 is the matrix DL4J multiplies
+ * with: a {@code 'c'} leaf its first axis against the others (a convolution kernel {@code [out, in, kH, kW]} as
+ * {@code [out, in·kH·kW]}, the im2col form), an {@code 'f'} leaf the others against its last axis (the dense weight
+ * after a flattening, {@code [H·W, C, nOut]}, as DL4J's {@code [nIn, nOut]}); a rank-2 leaf is itself.
  */
 final class LeafPartition {
     private final SymmetrySpec layout;
@@ -23,7 +26,7 @@ final class LeafPartition {
         this.layout = layout;
         long n = 0;
         for (LeafSpec leaf : layout.leaves()) {
-            if (leaf.rank() == 2) {
+            if (leaf.rank() >= 2) {
                 matrices.add(leaf);
             } else {
                 rest.add(leaf);
@@ -49,12 +52,23 @@ final class LeafPartition {
         return restLength;
     }
 
-    /** The leaf as a matrix {@code [nIn, nOut]}: a copy in {@code 'c'} order. */
-    static INDArray matrix(INDArray flat, LeafSpec leaf) {
-        return KindDecomposition.leafTensor(flat, leaf).dup('c');
+    /** Rows of the leaf's matrix: {@code nIn} of a dense weight, {@code out} of a kernel. */
+    static long rows(LeafSpec leaf) {
+        return leaf.order() == 'c' ? leaf.size(0) : leaf.length() / leaf.size(leaf.rank() - 1);
     }
 
-    /** Writes a matrix of the leaf's shape into its place in {@code flatOut} (modified). */
+    /** Columns of the leaf's matrix: {@code nOut} of a dense weight, {@code in·kH·kW} of a kernel. */
+    static long columns(LeafSpec leaf) {
+        return leaf.length() / rows(leaf);
+    }
+
+    /** The leaf as its matrix {@code [rows, columns]}: a copy in {@code 'c'} order. */
+    static INDArray matrix(INDArray flat, LeafSpec leaf) {
+        INDArray tensor = KindDecomposition.leafTensor(flat, leaf);
+        return (leaf.rank() == 2 ? tensor : tensor.reshape(leaf.order(), new long[] {rows(leaf), columns(leaf)})).dup('c');
+    }
+
+    /** Writes a matrix {@code [rows, columns]} of the leaf into its place in {@code flatOut} (modified). */
     static void put(INDArray flatOut, LeafSpec leaf, INDArray matrix) {
         flatOut.get(NDArrayIndex.interval(leaf.offset(), leaf.offset() + leaf.length()))
                 .assign(Nd4j.toFlattened(leaf.order(), matrix.castTo(flatOut.dataType())));

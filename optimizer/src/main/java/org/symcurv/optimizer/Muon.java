@@ -108,7 +108,7 @@ public final class Muon implements Preconditioner<Muon.State> {
             INDArray w = LeafPartition.matrix(effective, leaf);
             INDArray o = polar == Polar.EXACT ? PolarFactor.exact(w)
                     : PolarFactor.newtonSchulz(w, PolarFactor.Coefficients.MUON_QUINTIC, newtonSchulzSteps);
-            LeafPartition.put(out, leaf, o.muli(Math.sqrt(leaf.size(1))));
+            LeafPartition.put(out, leaf, o.muli(Math.sqrt(LeafPartition.columns(leaf))));
         }
         Adam.State restState = state.rest();
         if (leaves.restLength() > 0) {

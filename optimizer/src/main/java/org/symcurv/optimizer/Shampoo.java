@@ -120,8 +120,8 @@ public final class Shampoo implements Preconditioner<Shampoo.State> {
         List<INDArray> left = new ArrayList<>();
         List<INDArray> right = new ArrayList<>();
         for (LeafSpec leaf : leaves.matrices()) {
-            left.add(Nd4j.zeros(p.dataType(), leaf.size(0), leaf.size(0)));
-            right.add(Nd4j.zeros(p.dataType(), leaf.size(1), leaf.size(1)));
+            left.add(Nd4j.zeros(p.dataType(), LeafPartition.rows(leaf), LeafPartition.rows(leaf)));
+            right.add(Nd4j.zeros(p.dataType(), LeafPartition.columns(leaf), LeafPartition.columns(leaf)));
         }
         return new State(0, Nd4j.zeros(p.dataType(), p.length()), left, right, null, null, restAdam.init(leaves.gatherRest(p)));
     }
@@ -142,8 +142,8 @@ public final class Shampoo implements Preconditioner<Shampoo.State> {
         for (int i = 0; i < leaves.matrices().size(); i++) {
             LeafSpec leaf = leaves.matrices().get(i);
             INDArray gw = LeafPartition.matrix(g, leaf);
-            INDArray l = state.left().get(i).mul(beta2).addi(gw.mmul(gw.transpose()).muli((1 - beta2) / leaf.size(1)));
-            INDArray r = state.right().get(i).mul(beta2).addi(gw.transpose().mmul(gw).muli((1 - beta2) / leaf.size(0)));
+            INDArray l = state.left().get(i).mul(beta2).addi(gw.mmul(gw.transpose()).muli((1 - beta2) / LeafPartition.columns(leaf)));
+            INDArray r = state.right().get(i).mul(beta2).addi(gw.transpose().mmul(gw).muli((1 - beta2) / LeafPartition.rows(leaf)));
             left.add(l);
             right.add(r);
             if (refresh) {

@@ -37,7 +37,7 @@ import org.symcurv.optimizer.Update;
  * Issue 17's frozen-parameter bug: per-block relative damping shifted a block whose {@code S_w} is exactly zero (a
  * zero-initialised tanh bias alone in its 1×1 kind) by zero, so its parameters never moved. On small copies of the four
  * benchmark networks (same layer types, activations, losses and initialisations as {@code symcurv bench optimizer}'s
- * mlp, mlp-wide, lm and autoencoder, narrower), every trainable parameter must change within three steps of every
+ * mlp, mlp-wide, lm and autoencoder, narrower, and a small CNN), every trainable parameter must change within three steps of every
  * recipe's defaults (and of the symmetry variants the benchmark runs), unless its gradient was exactly zero at every step.
  */
 class EveryParameterMovesTest {
@@ -108,7 +108,19 @@ class EveryParameterMovesTest {
             }
             return init(list.layer(new OutputLayer.Builder(LossFunction.XENT).nIn(in).nOut(10).activation(Activation.SIGMOID).build()));
         }, new DataSet(pixels, pixels)));
+        out.add(new Problem("cnn", EveryParameterMovesTest::cnn, new DataSet(Nd4j.rand(DataType.FLOAT, n, 36), classes)));
         return out;
+    }
+
+    /** A LeNet-shaped CNN on 6×6 images: 3×3 convolution (3 channels), 2×2 max pooling, dense 6, softmax over 4. */
+    static MultiLayerNetwork cnn() {
+        return init(builder(WeightInit.RELU)
+                .layer(new org.deeplearning4j.nn.conf.layers.ConvolutionLayer.Builder(3, 3).nOut(3).activation(Activation.RELU).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.SubsamplingLayer.Builder(
+                        org.deeplearning4j.nn.conf.layers.SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
+                .layer(new DenseLayer.Builder().nOut(6).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(4).activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build())
+                .setInputType(org.deeplearning4j.nn.conf.inputs.InputType.convolutionalFlat(6, 6, 1)));
     }
 
     static Map<String, OptimizerSettings> recipes() {
