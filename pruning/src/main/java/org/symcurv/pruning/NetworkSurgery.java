@@ -14,6 +14,7 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
@@ -26,8 +27,8 @@ import org.symcurv.core.model.ParameterLeaf;
 
 /**
  * Removing hidden units of dense layers and output channels of convolutional layers. Unit (or channel) {@code i} of
- * hidden layer {@code l}, read by the next parameterised layer {@code n} (subsampling and dropout layers in between
- * pass it through), owns the block {@code Q_{l,i}}: its slice of {@code l}'s weight, its bias entry, and its slice of
+ * hidden layer {@code l}, read by the next parameterised layer {@code n} (subsampling, global pooling and dropout layers
+ * in between pass it through), owns the block {@code Q_{l,i}}: its slice of {@code l}'s weight, its bias entry, and its slice of
  * {@code n}'s weight (leaf shapes of {@link ParameterLayout}):
  *
  * <table>
@@ -36,7 +37,7 @@ import org.symcurv.core.model.ParameterLeaf;
  *   <tr><td>dense {@code W_l}</td><td>{@code [nIn, nOut]} or {@code [H·W, C, nOut]}</td><td>{@code W_l[:, i]} or {@code W_l[:, :, i]}</td></tr>
  *   <tr><td>convolution {@code W_l}</td><td>{@code [out, in, kh, kw]}</td><td>{@code W_l[i, :, :, :]}</td></tr>
  *   <tr><td>{@code b_l}</td><td>{@code [nOut]}</td><td>{@code b_l[i]} (a convolution may have no bias)</td></tr>
- *   <tr><td>dense {@code W_n}</td><td>{@code [nIn, nOut]}</td><td>row {@code W_n[i, :]}</td></tr>
+ *   <tr><td>dense {@code W_n} (also after a global pooling of channels)</td><td>{@code [nIn, nOut]}</td><td>row {@code W_n[i, :]}</td></tr>
  *   <tr><td>convolution {@code W_n}</td><td>{@code [out, in, kh, kw]}</td><td>{@code W_n[:, i, :, :]}</td></tr>
  *   <tr><td>dense {@code W_n} after flattening</td><td>{@code [H·W, C, nOut]}</td><td>{@code W_n[:, i, :]}: DL4J's input
  *       rows {@code i·H·W + s}</td></tr>
@@ -65,7 +66,7 @@ public final class NetworkSurgery {
     }
 
     private static boolean passesThrough(org.deeplearning4j.nn.conf.layers.Layer conf) {
-        return conf.getClass() == SubsamplingLayer.class || conf.getClass() == DropoutLayer.class;
+        return conf.getClass() == SubsamplingLayer.class || conf.getClass() == DropoutLayer.class || conf.getClass() == GlobalPoolingLayer.class;
     }
 
     /** The removable layers, keyed by index, or why layer {@code l} is not one (for the message). */
@@ -97,7 +98,11 @@ public final class NetworkSurgery {
             }
             ParameterLeaf next = layout.leaf(n + "_W");
             int nextAxis = isConvolution(nextConf) || next.rank() == 3 ? 1 : 0;
-            if (!dense && nextDense && next.rank() != 3) {
+            boolean globallyPooled = false;
+            for (int j = l + 1; j < n; j++) {
+                globallyPooled |= net.getLayer(j).conf().getLayer().getClass() == GlobalPoolingLayer.class;
+            }
+            if (!dense && nextDense && next.rank() != 3 && !(globallyPooled && next.rank() == 2)) {
                 continue;
             }
             out.put(l, new Hidden(l, n, w, b, dense ? w.rank() - 1 : 0, next, nextAxis));
@@ -121,7 +126,8 @@ public final class NetworkSurgery {
     /**
      * The hidden layers whose units or channels can be removed, in order: every {@code DenseLayer} with a bias
      * followed (through dropout layers) by a dense or output layer, and every {@code ConvolutionLayer} followed
-     * (through subsampling and dropout layers) by another convolution or, after flattening, a dense or output layer.
+     * (through subsampling, global pooling and dropout layers) by another convolution or, after flattening or global
+     * pooling, a dense or output layer.
      *
      * @throws IllegalArgumentException if the network has no such layer
      */

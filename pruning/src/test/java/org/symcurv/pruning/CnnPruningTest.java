@@ -20,6 +20,7 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -151,6 +152,23 @@ class CnnPruningTest {
         assertTrue(Files.size(file.toPath()) > 0);
         assertArrayEquals(bigBefore.toDoubleMatrix(), net.output(x).toDoubleMatrix(), "the original network is not modified");
         assertEquals(3, ((CnnToFeedForwardPreProcessor) net.getLayerWiseConfigurations().getInputPreProcess(4)).getNumChannels());
+    }
+
+    @Test
+    void removingChannelsBeforeAGlobalPoolingRemovesTheDenseRows() {
+        MultiLayerNetwork net = cnn(13, 6, 6, new ConvolutionLayer.Builder(3, 3).nOut(4).activation(Activation.TANH).build(),
+                new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), new DenseLayer.Builder().nOut(3).activation(Activation.TANH).build(),
+                new OutputLayer.Builder(LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX).build());
+        INDArray x = data(14, 5, 36).getFeatures();
+        assertEquals(List.of(0, 2), NetworkSurgery.hiddenLayers(net));
+        ParameterLayout layout = ParameterLayout.of(net);
+        MultiLayerNetwork smaller = NetworkSurgery.keepUnits(net, layout.read(net), Map.of(0, new int[] {0, 2}));
+        MultiLayerNetwork masked = net.clone();
+        layout.write(NetworkSurgery.maskUnits(net, layout.read(net), Map.of(0, new int[] {1, 3})), masked);
+        DenseMatrices.assertClose(DenseMatrices.toMatrix(masked.output(x)), DenseMatrices.toMatrix(smaller.output(x)), Tolerances.FLOAT64_ROUNDOFF,
+                "smaller CNN vs masked big one");
+        assertArrayEquals(new long[] {2, 3}, smaller.getParam("2_W").shape(), "rows of the kept channels 0 and 2");
+        assertEquals(net.getParam("2_W").getDouble(2, 1), smaller.getParam("2_W").getDouble(1, 1), 0.0);
     }
 
     @Test

@@ -15,6 +15,7 @@ import org.deeplearning4j.nn.conf.layers.Convolution2D;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -63,7 +64,7 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  *   <tr><td>odd elementwise {@code φ} (tanh, softsign, hard tanh, rational tanh, cube)</td><td>yes</td><td>yes</td>
  *       <td>no</td><td>{@code φ(−u) = −φ(u)}</td></tr>
  *   <tr><td>identity</td><td>yes</td><td>yes</td><td>yes</td><td>linear</td></tr>
- *   <tr><td>average or sum pooling ({@link SubsamplingLayer})</td><td>yes</td><td>yes</td><td>yes</td>
+ *   <tr><td>average or sum pooling ({@link SubsamplingLayer}, or {@link GlobalPoolingLayer} over the image)</td><td>yes</td><td>yes</td><td>yes</td>
  *       <td>a linear map of each channel's plane, the same for every channel (zero padding included)</td></tr>
  *   <tr><td>max pooling</td><td>yes</td><td>no</td><td>no</td>
  *       <td>per channel, but {@code max(−u) = −min(u) ≠ −max(u)} and the max of a mixture is no mixture of maxima</td></tr>
@@ -92,13 +93,14 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  * </ul>
  * The output layer's units are FREE (they index the outputs, on which the loss is not invariant). A final
  * parameter-free {@link LossLayer} is understood as the loss: the parameterised layer before it is then the output.
- * Subsampling and dropout layers, and the flattening preprocessor before a dense layer, pass a group through to the
- * next parameterised layer; any preprocessor is allowed before layer 0 (the input is FREE).
+ * Subsampling, global pooling (over the image; the dense weight after it is {@code [C, nOut]}, labelled
+ * {@code (g_in, g_l)}) and dropout layers, and the flattening preprocessor before a dense layer, pass a group through
+ * to the next parameterised layer; any preprocessor is allowed before layer 0 (the input is FREE).
  *
  * <p>Anything else is refused with the layer index and class, unless {@link Options#treatUnknownLayersAsFree()} is
  * set; then, since {@code FREE} never claims a symmetry, the result is safe, only coarser:
  * <ul>
- *   <li>another layer class (batch normalisation, 1-D or 3-D, depthwise or separable convolutions, global pooling,
+ *   <li>another layer class (batch normalisation, 1-D or 3-D, depthwise or separable convolutions, global pooling over other dimensions,
  *       activation or padding layers, …), a dense layer with layer normalisation, an NHWC convolution or pooling:
  *       all its axes are {@code FREE}, and so are the axes of its neighbours that face it (no group is assumed
  *       across it);</li>
@@ -290,9 +292,12 @@ public final class SpecInference {
                 refusal = "they feed layer " + n + " (" + layer(net, n).getClass().getSimpleName() + "), which SpecInference does not understand";
             } else if (byActivation.isEmpty()) {
                 refusal = "the activation is not a known elementwise function";
+            } else if (roles[l] == Role.DENSE && n > l + 1 && java.util.stream.IntStream.range(l + 1, n).anyMatch(j -> roles[j] == Role.POOLING)) {
+                refusal = "a pooling layer follows a dense layer";
             } else if (!preprocessorsFit(net, roles, l, n)) {
                 refusal = "an input preprocessor reshapes them on the way";
-            } else if (roles[l] == Role.CONVOLUTION && roles[n] != Role.CONVOLUTION && !splitsChannels(layout, n, outputsOf(net, l))) {
+            } else if (roles[l] == Role.CONVOLUTION && roles[n] != Role.CONVOLUTION
+                    && !splitsChannels(layout, n, outputsOf(net, l), globallyPooled(net, l, n))) {
                 refusal = "the parameter layout of layer " + n + " has no channel axis of size " + outputsOf(net, l);
             }
             if (refusal != null) {
@@ -344,7 +349,13 @@ public final class SpecInference {
         if (c == DropoutLayer.class) {
             return null;
         }
-        return "is not a layer SpecInference knows (DenseLayer, OutputLayer, ConvolutionLayer, SubsamplingLayer, DropoutLayer, a final LossLayer),"
+        if (c == GlobalPoolingLayer.class) {
+            int[] dims = ((GlobalPoolingLayer) conf).getPoolingDimensions();
+            return dims == null || Arrays.equals(dims, new int[] {2, 3}) ? null
+                    : "pools over dimensions " + Arrays.toString(dims) + "; SpecInference knows global pooling over the image [2, 3] (per channel)";
+        }
+        return "is not a layer SpecInference knows (DenseLayer, OutputLayer, ConvolutionLayer, SubsamplingLayer, GlobalPoolingLayer, DropoutLayer,"
+                + " a final LossLayer),"
                 + " so it cannot tell which symmetries the layer preserves";
     }
 
@@ -359,7 +370,7 @@ public final class SpecInference {
         if (c == DenseLayer.class) {
             return Role.DENSE;
         }
-        if (c == SubsamplingLayer.class) {
+        if (c == SubsamplingLayer.class || c == GlobalPoolingLayer.class) {
             return Role.POOLING;
         }
         if (c == DropoutLayer.class) {
@@ -401,10 +412,22 @@ public final class SpecInference {
         return true;
     }
 
-    /** Whether dense layer {@code n}'s weight is the 3-axis leaf {@code [H·W, C, nOut]} with {@code C = channels}. */
-    private static boolean splitsChannels(ParameterLayout layout, int n, int channels) {
+    /**
+     * Whether dense layer {@code n}'s weight has the channels on an axis of its own: the 3-axis leaf
+     * {@code [H·W, C, nOut]} after flattening, or {@code [C, nOut]} after a global pooling that collapses the image.
+     */
+    private static boolean splitsChannels(ParameterLayout layout, int n, int channels, boolean globallyPooled) {
         long[] shape = layout.leaf(n + "_W").shape();
-        return shape.length == 3 && shape[1] == channels;
+        return (shape.length == 3 && shape[1] == channels) || (globallyPooled && shape.length == 2 && shape[0] == channels);
+    }
+
+    private static boolean globallyPooled(MultiLayerNetwork net, int l, int n) {
+        for (int j = l + 1; j < n; j++) {
+            if (layer(net, j) instanceof GlobalPoolingLayer) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static int outputsOf(MultiLayerNetwork net, int l) {
@@ -430,8 +453,9 @@ public final class SpecInference {
         List<String> permutationOnly = new ArrayList<>();
         for (int j = l + 1; j < n; j++) {
             if (roles[j] == Role.POOLING) {
-                PoolingType pooling = ((SubsamplingLayer) layer(net, j)).getPoolingType();
-                String name = pooling.name().toLowerCase(Locale.ROOT).replace("pnorm", "p-norm") + " pooling (layer " + j + ")";
+                boolean global = layer(net, j) instanceof GlobalPoolingLayer;
+                PoolingType pooling = global ? ((GlobalPoolingLayer) layer(net, j)).getPoolingType() : ((SubsamplingLayer) layer(net, j)).getPoolingType();
+                String name = (global ? "global " : "") + pooling.name().toLowerCase(Locale.ROOT).replace("pnorm", "p-norm") + " pooling (layer " + j + ")";
                 (pooling == PoolingType.MAX || pooling == PoolingType.PNORM ? permutationOnly : linear).add(name);
             } else if (roles[j] == Role.DROPOUT) {
                 linear.add("dropout (layer " + j + ", the identity at inference)");

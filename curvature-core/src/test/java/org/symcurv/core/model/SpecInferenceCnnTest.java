@@ -14,6 +14,7 @@ import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -185,6 +186,43 @@ class SpecInferenceCnnTest {
                 : GroupActions.randomElement(notExact, 3, random));
         double change = outputChange(net, spec, g, x);
         assertTrue(change > CLEARLY_CHANGED, name + ": the output changed by only " + change);
+    }
+
+    /** 6×6×1 → conv 3×3 (3 channels, {@code activation}) → global {@code pooling} over the image → dense 3 (relu) → softmax 3. */
+    static MultiLayerNetwork convGlobalDense(long seed, Activation activation, PoolingType pooling) {
+        return cnn(seed, 6, 6, 1, conv(3, 3, activation), new GlobalPoolingLayer.Builder(pooling).build(),
+                new DenseLayer.Builder().nOut(3).activation(Activation.RELU).build(), softmax(3));
+    }
+
+    static Stream<Arguments> globalPoolingCases() {
+        return Stream.of(
+                Arguments.of(Activation.TANH, PoolingType.MAX, GroupType.PERM, GroupType.SIGN),
+                Arguments.of(Activation.TANH, PoolingType.AVG, GroupType.SIGNED_PERM, GroupType.ORTH),
+                Arguments.of(Activation.IDENTITY, PoolingType.AVG, GroupType.ORTH, null),
+                Arguments.of(Activation.IDENTITY, PoolingType.MAX, GroupType.PERM, GroupType.ORTH),
+                Arguments.of(Activation.RELU, PoolingType.AVG, GroupType.PERM, GroupType.SIGN));
+    }
+
+    @ParameterizedTest(name = "{0}, global {1}: {2}, not {3}")
+    @MethodSource("globalPoolingCases")
+    void globalPoolingPassesChannelGroupsToTheDenseLayer(Activation activation, PoolingType pooling, GroupType expected, GroupType notExact) {
+        MultiLayerNetwork net = convGlobalDense(8, activation, pooling);
+        SymmetrySpec spec = SpecInference.infer(net);
+        assertEquals(expected, spec.group("h0").type());
+        assertEquals(List.of(AxisLabel.of("h0"), AxisLabel.of("h2")), spec.leaf("2_W").labels(), "the dense weight [C, nOut] after global pooling");
+        INDArray x = features(9, 6, 36);
+        SeededRandom random = new SeededRandom(29);
+        for (int trial = 0; trial < 3; trial++) {
+            double change = outputChange(net, spec, GroupActions.randomElements(spec, random), x);
+            assertTrue(change <= Tolerances.FLOAT64_ROUNDOFF, "a random element of " + spec.groups() + " changed the output by " + change);
+        }
+        if (notExact != null) {
+            Map<String, double[][]> g = GroupActions.randomElements(spec, random);
+            g.put("h0", notExact == GroupType.SIGN ? GroupActions.permutation(new int[] {0, 1, 2}, new double[] {-1, 1, 1})
+                    : GroupActions.randomElement(notExact, 3, random));
+            double change = outputChange(net, spec, g, x);
+            assertTrue(change > CLEARLY_CHANGED, notExact + " through global " + pooling + " changed the output by only " + change);
+        }
     }
 
     @Test
