@@ -286,7 +286,8 @@ public final class FisherSource {
      * <p>When a leaf does not factor (a CNN) the scales come from the materialised gradients instead, for every leaf:
      * {@code r_{a,k} = ρ_{a,k} ρ^{1/|A| − 1}} with {@code ρ_{a,k}} the RMS of the leaf's gradient entries in slice
      * {@code k} of axis {@code a}, {@code ρ} their RMS over the whole leaf and {@code A} the leaf's axes with a group
-     * (see {@link #materialisedUnitScaled}); this is exact for one outer product and is the same for any leaf shape.
+     * (floored like the factored route's); for a gradient that is one outer product {@code u ⊗ v} this gives
+     * {@code r_k r_l = |u_k| |v_l|} up to the RMS normalisation, and it is the same formula for any leaf shape.
      *
      * @throws UnsupportedOperationException on the per-example route (the scales come from the factors)
      */

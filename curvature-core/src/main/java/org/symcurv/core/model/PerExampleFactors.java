@@ -111,11 +111,8 @@ public final class PerExampleFactors {
      */
     public FactoredGradients withLabels(INDArray features, INDArray targets, SymmetrySpec spec) {
         List<NetworkWalk.Parameter> parameters = parameters(spec);
-        INDArray x = walk.requireFeatures(features);
-        requireTargets(targets, x.size(0));
-        NetworkWalk.Forward forward = walk.forward(x, dataType);
-        INDArray outputError = walk.outputLoss().outputError(walk.prediction(forward), targets.castTo(dataType));
-        return factors(spec, parameters, forward, outputError, 1);
+        ErrorPass pass = atLabels(features, targets);
+        return factors(spec, parameters, pass.forward(), pass.outputError(), 1);
     }
 
     /**
@@ -135,13 +132,8 @@ public final class PerExampleFactors {
      */
     public FactoredGradients withSampledLabels(INDArray features, int samplesPerExample, Random random, SymmetrySpec spec) {
         List<NetworkWalk.Parameter> parameters = parameters(spec);
-        Objects.requireNonNull(random, "random");
-        requireSamples(samplesPerExample);
-        NetworkWalk.Forward forward = walk.forward(walk.requireFeatures(features), dataType);
-        INDArray prediction = NetworkWalk.repeatRows(walk.prediction(forward), samplesPerExample);
-        INDArray labels = walk.outputLoss().sampleLabels(prediction, random);
-        INDArray outputError = walk.outputLoss().outputError(prediction, labels);
-        return factors(spec, parameters, forward, outputError, samplesPerExample);
+        ErrorPass pass = atSampledLabels(features, samplesPerExample, random);
+        return factors(spec, parameters, pass.forward(), pass.outputError(), samplesPerExample);
     }
 
     /**
@@ -172,11 +164,8 @@ public final class PerExampleFactors {
      */
     public INDArray materialisedWithLabels(INDArray features, INDArray targets, SymmetrySpec spec) {
         List<NetworkWalk.Parameter> parameters = parameters(spec);
-        INDArray x = walk.requireFeatures(features);
-        requireTargets(targets, x.size(0));
-        NetworkWalk.Forward forward = walk.forward(x, dataType);
-        INDArray outputError = walk.outputLoss().outputError(walk.prediction(forward), targets.castTo(dataType));
-        return materialised(spec, parameters, forward, outputError, 1);
+        ErrorPass pass = atLabels(features, targets);
+        return materialised(spec, parameters, pass.forward(), pass.outputError(), 1);
     }
 
     /**
@@ -185,12 +174,8 @@ public final class PerExampleFactors {
      */
     public INDArray materialisedWithSampledLabels(INDArray features, int samplesPerExample, Random random, SymmetrySpec spec) {
         List<NetworkWalk.Parameter> parameters = parameters(spec);
-        Objects.requireNonNull(random, "random");
-        requireSamples(samplesPerExample);
-        NetworkWalk.Forward forward = walk.forward(walk.requireFeatures(features), dataType);
-        INDArray prediction = NetworkWalk.repeatRows(walk.prediction(forward), samplesPerExample);
-        INDArray labels = walk.outputLoss().sampleLabels(prediction, random);
-        return materialised(spec, parameters, forward, walk.outputLoss().outputError(prediction, labels), samplesPerExample);
+        ErrorPass pass = atSampledLabels(features, samplesPerExample, random);
+        return materialised(spec, parameters, pass.forward(), pass.outputError(), samplesPerExample);
     }
 
     /**
@@ -200,22 +185,15 @@ public final class PerExampleFactors {
      */
     public INDArray squaredGradientSumsWithLabels(INDArray features, INDArray targets, SymmetrySpec spec) {
         List<NetworkWalk.Parameter> parameters = parameters(spec);
-        INDArray x = walk.requireFeatures(features);
-        requireTargets(targets, x.size(0));
-        NetworkWalk.Forward forward = walk.forward(x, dataType);
-        INDArray outputError = walk.outputLoss().outputError(walk.prediction(forward), targets.castTo(dataType));
-        return squaredGradientSums(spec, parameters, forward, outputError, 1);
+        ErrorPass pass = atLabels(features, targets);
+        return squaredGradientSums(spec, parameters, pass.forward(), pass.outputError(), 1);
     }
 
     /** {@link #squaredGradientSumsWithLabels} at {@code k} labels per example drawn as {@link #withSampledLabels} draws them ({@code N·k} rows summed). */
     public INDArray squaredGradientSumsWithSampledLabels(INDArray features, int samplesPerExample, Random random, SymmetrySpec spec) {
         List<NetworkWalk.Parameter> parameters = parameters(spec);
-        Objects.requireNonNull(random, "random");
-        requireSamples(samplesPerExample);
-        NetworkWalk.Forward forward = walk.forward(walk.requireFeatures(features), dataType);
-        INDArray prediction = NetworkWalk.repeatRows(walk.prediction(forward), samplesPerExample);
-        INDArray labels = walk.outputLoss().sampleLabels(prediction, random);
-        return squaredGradientSums(spec, parameters, forward, walk.outputLoss().outputError(prediction, labels), samplesPerExample);
+        ErrorPass pass = atSampledLabels(features, samplesPerExample, random);
+        return squaredGradientSums(spec, parameters, pass.forward(), pass.outputError(), samplesPerExample);
     }
 
     private INDArray squaredGradientSums(SymmetrySpec spec, List<NetworkWalk.Parameter> parameters, NetworkWalk.Forward forward, INDArray outputError, int k) {
@@ -253,6 +231,28 @@ public final class PerExampleFactors {
                     .assign(walk.perExampleGradient(forward, backward, k, parameters.get(l)));
         }
         return out;
+    }
+
+    /** A batch's forward pass and its output error {@code δ_L = ∂ℓ/∂z_L}, {@code [N·k, o]}. */
+    private record ErrorPass(NetworkWalk.Forward forward, INDArray outputError) {
+    }
+
+    /** {@code δ_L} at the given targets. */
+    private ErrorPass atLabels(INDArray features, INDArray targets) {
+        INDArray x = walk.requireFeatures(features);
+        requireTargets(targets, x.size(0));
+        NetworkWalk.Forward forward = walk.forward(x, dataType);
+        return new ErrorPass(forward, walk.outputLoss().outputError(walk.prediction(forward), targets.castTo(dataType)));
+    }
+
+    /** {@code δ_L} at {@code k} labels per example drawn from the predictive, rows {@code i·k + s}. */
+    private ErrorPass atSampledLabels(INDArray features, int samplesPerExample, Random random) {
+        Objects.requireNonNull(random, "random");
+        requireSamples(samplesPerExample);
+        NetworkWalk.Forward forward = walk.forward(walk.requireFeatures(features), dataType);
+        INDArray prediction = NetworkWalk.repeatRows(walk.prediction(forward), samplesPerExample);
+        INDArray labels = walk.outputLoss().sampleLabels(prediction, random);
+        return new ErrorPass(forward, walk.outputLoss().outputError(prediction, labels));
     }
 
     private void requireTargets(INDArray targets, long n) {
