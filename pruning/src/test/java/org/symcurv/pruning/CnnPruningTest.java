@@ -172,6 +172,22 @@ class CnnPruningTest {
     }
 
     @Test
+    void aConvolutionWithoutBiasLosesKernelRowsOnly() {
+        MultiLayerNetwork net = cnn(15, 6, 6, new ConvolutionLayer.Builder(3, 3).nOut(3).hasBias(false).activation(Activation.TANH).build(),
+                new ConvolutionLayer.Builder(2, 2).nOut(2).activation(Activation.TANH).build(),
+                new OutputLayer.Builder(LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX).build());
+        INDArray x = data(16, 5, 36).getFeatures();
+        assertEquals(9 + 2 * 2 * 2, NetworkSurgery.unitBlock(net, 0, 1).length, "3×3 kernel slice and the next kernel's 2 × 2×2, no bias");
+        ParameterLayout layout = ParameterLayout.of(net);
+        MultiLayerNetwork smaller = NetworkSurgery.keepUnits(net, layout.read(net), Map.of(0, new int[] {2}, 1, new int[] {1}));
+        MultiLayerNetwork masked = net.clone();
+        layout.write(NetworkSurgery.maskUnits(net, layout.read(net), Map.of(0, new int[] {0, 1}, 1, new int[] {0})), masked);
+        DenseMatrices.assertClose(DenseMatrices.toMatrix(masked.output(x)), DenseMatrices.toMatrix(smaller.output(x)), Tolerances.FLOAT64_ROUNDOFF,
+                "smaller CNN vs masked big one");
+        assertEquals(9 + (4 + 1) + (3 * 3 * 3 + 3), smaller.numParams(), "1 kernel 3×3, 1 kernel 1×2×2 + bias, output over 1 × 3×3 positions");
+    }
+
+    @Test
     void magnitudeAndObdRemoveChannelsAndUnitsAndTheResultIsTheMaskedBigNetwork() {
         MultiLayerNetwork net = lenetLike(5, 0.0);
         DataSet data = data(6, 30, 64);
