@@ -203,6 +203,19 @@ class ConvolutionFisherTest {
         }
     }
 
+    /** The spec SpecInference infers for a real CNN (channel groups through pooling and the flattening) on both routes. */
+    @Test
+    void theInferredSpecOfACnnGivesTheSameFisherOnBothRoutes() {
+        for (MultiLayerNetwork net : List.of(poolThenDense(), twoConvolutions())) {
+            SymmetrySpec spec = SpecInference.infer(net);
+            assertFalse(spec.groups().isEmpty(), "channel groups inferred: " + spec);
+            DataSet d = data(148, 6, (int) net.getLayer(net.getnLayers() - 1).getParam("b").length());
+            FisherSource source = FisherSource.monteCarlo(d.getFeatures(), 4).withBatchSize(4);
+            assertClose(DenseMatrices.toMatrix(source.withRoute(FisherSource.Route.PER_EXAMPLE).symmetric(net, spec).toDense()),
+                    DenseMatrices.toMatrix(source.symmetric(net, spec).toDense()), Tolerances.FLOAT64_ROUNDOFF, "inferred " + spec.groups());
+        }
+    }
+
     @Test
     void aKernelWithTwoChannelGroupsAveragesOverBoth() {
         MultiLayerNetwork net = twoConvolutions();
