@@ -1,6 +1,5 @@
 package org.symcurv.apps;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.symcurv.apps.CliRun.symcurv;
@@ -8,8 +7,6 @@ import static org.symcurv.apps.CliRun.symcurv;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -18,7 +15,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.symcurv.core.data.FashionMnist;
 import org.symcurv.core.data.ImageDataSet;
 import org.symcurv.core.testing.TestData;
@@ -31,11 +27,6 @@ import org.symcurv.uncertainty.ClassificationMetrics;
  * evaluate in plain DL4J to the printed numbers.
  */
 class CnnCommandsTest {
-    private static final Pattern ACCURACY = Pattern.compile("test accuracy\\s+([0-9.]+)\\s+([0-9.]+)");
-    private static final Pattern LOSS = Pattern.compile("test loss\\s+([0-9.]+)\\s+([0-9.]+)");
-    /** The printed loss has 4 decimals. */
-    private static final double PRINTED_LOSS_RESOLUTION = 5e-5;
-
     @TempDir
     static Path dir;
     static Path model;
@@ -56,25 +47,8 @@ class CnnCommandsTest {
         return symcurv(java.util.stream.Stream.concat(java.util.stream.Stream.of(base), java.util.stream.Stream.of(extra)).toArray(String[]::new));
     }
 
-    /** Plain DL4J restores the zip and scores the subset's test images exactly as the command printed. */
     private static MultiLayerNetwork assertRestoresToThePrintedNumbers(Path output, CliRun run) throws IOException {
-        assertEquals(0, run.exitCode(), run.err());
-        MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(output.toFile());
-        ImageDataSet test = FashionMnist.loadTest(TestData.fashionMnistSubset());
-        INDArray predicted = restored.output(test.features(), false).argMax(1);
-        int correct = 0;
-        for (int i = 0; i < test.size(); i++) {
-            if (predicted.getInt(i) == test.label(i)) {
-                correct++;
-            }
-        }
-        Matcher accuracy = ACCURACY.matcher(run.out());
-        Matcher loss = LOSS.matcher(run.out());
-        assertTrue(accuracy.find() && loss.find(), run.out());
-        assertEquals(Double.parseDouble(accuracy.group(2)), (double) correct / test.size(), 1e-9, "printed accuracy of the written model");
-        assertEquals(Double.parseDouble(loss.group(2)), restored.score(test.toDataSet(), false), PRINTED_LOSS_RESOLUTION, "printed loss");
-        assertArrayEquals(modelBytes, Files.readAllBytes(model), "the input is untouched");
-        return restored;
+        return PruneCommandTest.assertRestoresToThePrintedNumbers(output, run, model, modelBytes);
     }
 
     @Test

@@ -53,8 +53,15 @@ class PruneCommandTest {
         modelBytes = Files.readAllBytes(model);
     }
 
-    /** Plain DL4J restores the zip and scores the subset's test images exactly as the command printed. */
     private static MultiLayerNetwork assertRestoresToThePrintedNumbers(Path output, CliRun run) throws IOException {
+        return assertRestoresToThePrintedNumbers(output, run, model, modelBytes);
+    }
+
+    /**
+     * Plain DL4J restores the zip and scores the subset's test images exactly as the command printed; the input model
+     * still has {@code inputBytes}; no temporary file is left.
+     */
+    static MultiLayerNetwork assertRestoresToThePrintedNumbers(Path output, CliRun run, Path input, byte[] inputBytes) throws IOException {
         assertEquals(0, run.exitCode(), run.err());
         MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(output.toFile());
         ImageDataSet test = FashionMnist.loadTest(TestData.fashionMnistSubset());
@@ -70,7 +77,7 @@ class PruneCommandTest {
         assertTrue(accuracy.find() && loss.find(), run.out());
         assertEquals(Double.parseDouble(accuracy.group(2)), (double) correct / test.size(), 1e-9, "printed accuracy of the written model");
         assertEquals(Double.parseDouble(loss.group(2)), restored.score(test.toDataSet(), false), PRINTED_LOSS_RESOLUTION, "printed loss");
-        assertArrayEquals(modelBytes, Files.readAllBytes(model), "the input is untouched");
+        assertArrayEquals(inputBytes, Files.readAllBytes(input), "the input is untouched");
         try (Stream<Path> files = Files.list(output.getParent())) {
             assertTrue(files.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")), "no temporary file left");
         }

@@ -8,7 +8,6 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
@@ -18,7 +17,6 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.symcurv.core.InvalidSettingException;
 
@@ -67,28 +65,35 @@ public record CnnArchitecture(int height, int width, List<Integer> convChannels,
         if (classes < 2) {
             throw new InvalidSettingException("a classifier needs at least 2 classes, got " + classes);
         }
+        int[] map = featureMapSize(height, width, kernel, convChannels.size());
+        if (map[0] < 1 || map[1] < 1) {
+            throw new InvalidSettingException(String.format(Locale.ROOT, "%d×%d images are too small for %d stages of a %d×%d convolution and 2×2 "
+                    + "pooling (stage %d would have no pixels left): use fewer --conv stages or a smaller --kernel", height, width,
+                    convChannels.size(), kernel, kernel, map[2] + 1));
+        }
+    }
+
+    /**
+     * Rows and columns after {@code stages} stages of a valid {@code kernel × kernel} convolution and 2×2 pooling,
+     * {@code h ↦ ⌊(h − k + 1)/2⌋}, and the index of the first stage left without pixels ({@code stages} if none).
+     */
+    private static int[] featureMapSize(int height, int width, int kernel, int stages) {
         int h = height;
         int w = width;
-        for (int s = 0; s < convChannels.size(); s++) {
+        for (int s = 0; s < stages; s++) {
             h = (h - kernel + 1) / 2;
             w = (w - kernel + 1) / 2;
             if (h < 1 || w < 1) {
-                throw new InvalidSettingException(String.format(Locale.ROOT, "%d×%d images are too small for %d stages of a %d×%d convolution and 2×2 "
-                        + "pooling (stage %d would have no pixels left): use fewer --conv stages or a smaller --kernel", height, width,
-                        convChannels.size(), kernel, kernel, s + 1));
+                return new int[] {h, w, s};
             }
         }
+        return new int[] {h, w, stages};
     }
 
     /** Rows × columns of the last stage's feature map. */
     public int[] featureMapSize() {
-        int h = height;
-        int w = width;
-        for (int s = 0; s < convChannels.size(); s++) {
-            h = (h - kernel + 1) / 2;
-            w = (w - kernel + 1) / 2;
-        }
-        return new int[] {h, w};
+        int[] map = featureMapSize(height, width, kernel, convChannels.size());
+        return new int[] {map[0], map[1]};
     }
 
     @Override
@@ -120,19 +125,6 @@ public record CnnArchitecture(int height, int width, List<Integer> convChannels,
         layers.layer(index, new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(classes).activation(Activation.SOFTMAX)
                 .weightInit(WeightInit.XAVIER).build());
         return layers.setInputType(InputType.convolutionalFlat(height, width, 1)).build();
-    }
-
-    @Override
-    public MultiLayerNetwork newNetworkWithoutUpdater(long seed) {
-        MultiLayerConfiguration conf = configuration(1e-3, seed);
-        for (int i = 0; i < conf.getConfs().size(); i++) {
-            if (conf.getConf(i).getLayer() instanceof BaseLayer layer) {
-                layer.setIUpdater(new NoOp());
-            }
-        }
-        MultiLayerNetwork network = new MultiLayerNetwork(conf);
-        network.init();
-        return network;
     }
 
     /** {@code Σ_s (k²·C_{s−1} + 1)·C_s + Σ_l (nIn_l + 1)·nOut_l}. */

@@ -5,14 +5,12 @@ import org.symcurv.core.data.PredictionTask;
 import java.util.stream.Collectors;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.symcurv.core.InvalidSettingException;
 
@@ -87,21 +85,6 @@ public record MlpArchitecture(int inputs, List<Integer> hidden, HiddenActivation
     /** A freshly initialised network of this architecture. */
     public MultiLayerNetwork newNetwork(double learningRate, long seed) {
         MultiLayerNetwork network = new MultiLayerNetwork(configuration(learningRate, seed));
-        network.init();
-        return network;
-    }
-
-    /**
-     * A freshly initialised network of this architecture with DL4J's updater switched off, for a training loop
-     * that applies every step itself ({@code org.symcurv.optimizer.train.Trainer}); weights seeded by {@code seed}.
-     */
-    @Override
-    public MultiLayerNetwork newNetworkWithoutUpdater(long seed) {
-        MultiLayerConfiguration conf = configuration(1e-3, seed);
-        for (int i = 0; i < conf.getConfs().size(); i++) {
-            ((BaseLayer) conf.getConf(i).getLayer()).setIUpdater(new NoOp());
-        }
-        MultiLayerNetwork network = new MultiLayerNetwork(conf);
         network.init();
         return network;
     }
