@@ -29,6 +29,19 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  * {@code w_{i,f} = s_i s'_i χ_{i,f} χ'_{i,f} Π_γ ⟨r_{iγ}, r'_{iγ}⟩}: for a {@code PERM} hidden layer,
  * {@code ‖P_c δ_i‖² a_i a_iᵀ}, a K-FAC-like input covariance whose output factor collapsed to one scalar per example.
  *
+ * <p>A leaf whose gradient factors only over runs of axes ({@link FactoredGradients}: the flattened dense weight
+ * {@code A_i ⊗ δ_i}, a convolution's kernel as one factor) is handled kind by kind. Where each of its factors keeps at most
+ * one axis after the kind's projections (a trivial {@code PERM} axis is summed away: {@code A_i} of {@code [H·W, C, nOut]}
+ * in a kind trivial on the channels is the vector {@code Σ_c A_i[·, c]/√C}), it is rank one there like any other leaf.
+ * Otherwise, alone in its kind, its copy matrix is {@code Z_i = T_i ⊗ (rank-one rest)} with {@code T_i} the one projected
+ * factor over several axes, and the block is {@code Σ_i w_i T_iᵀ T_i} with {@code w_i} the squared norms of the rest (for the
+ * flattened dense weight in a kind standard on channels and units, {@code T_i} is the centred {@code [C, H·W]} activation
+ * and {@code w_i = ‖P_c δ_i‖²}): one batched product, nothing of size {@code C·H·W·nOut} per example. Sharing a kind with
+ * other leaves (a convolution's kernel and bias, the flattened weight with its units trivial), every contribution's copy
+ * matrix is written out from its projected factors ({@link KindDecomposition#projectFactor},
+ * {@link KindDecomposition#copyMatricesOfProjected}), which in these kinds is at most the size of the layer's input
+ * activation per example, and the block is {@code Zᵀ Z}, again one product per batch.
+ *
  * <p>Mutable accumulator; not thread-safe. Whether labels were sampled from the model (Monte Carlo Fisher) or
  * taken from the data (empirical Fisher) is the caller's choice when it computes the factors.
  */
@@ -44,6 +57,11 @@ public final class SymmetricFisherAccumulator {
      */
     private final List<INDArray[][]> pairSums = new ArrayList<>();
     private final boolean[] dense;
+    /**
+     * Per kind, the running sum of the whole block {@code Σ_i Z_κ(g_i)ᵀ Z_κ(g_i)} ({@code [F, m, m]}, or {@code [F, m]}
+     * diagonals) from batches in which a contribution to the kind is not rank one; {@code null} until one is added.
+     */
+    private final INDArray[] wholeSums;
     private long count;
 
     /**
@@ -55,6 +73,7 @@ public final class SymmetricFisherAccumulator {
         this.budget = budget;
         this.dataType = dataType;
         this.dense = new boolean[kinds.kinds().size()];
+        this.wholeSums = new INDArray[kinds.kinds().size()];
         for (int k = 0; k < kinds.kinds().size(); k++) {
             KindLayout layout = kinds.kinds().get(k);
             dense[k] = budget.dense(layout.copies(), kinds.describe(k), layout.leafNames());
@@ -99,9 +118,17 @@ public final class SymmetricFisherAccumulator {
         SymmetrySpec spec = kinds.spec();
         for (int k = 0; k < kinds.kinds().size(); k++) {
             KindLayout layout = kinds.kinds().get(k);
+            boolean rankOne = true;
+            for (Contribution c : layout.contributions()) {
+                rankOne &= rankOneIn(layout, c.leaf(), batch.leafFactors(spec.leaves().indexOf(c.leaf())));
+            }
+            if (!rankOne) {
+                addWhole(k, layout, batch);
+                continue;
+            }
             List<LeafTerms> terms = new ArrayList<>();
             for (Contribution c : layout.contributions()) {
-                terms.add(leafTerms(spec, layout, c, batch));
+                terms.add(leafTerms(k, spec, layout, c, batch));
             }
             INDArray[][] pairs = pairSums.get(k);
             for (int x = 0; x < terms.size(); x++) {
@@ -148,7 +175,7 @@ public final class SymmetricFisherAccumulator {
     private record LeafTerms(INDArray scale, List<INDArray> representations, INDArray copies) {
     }
 
-    private LeafTerms leafTerms(SymmetrySpec spec, KindLayout layout, Contribution c, FactoredGradients batch) {
+    private LeafTerms leafTerms(int kindIndex, SymmetrySpec spec, KindLayout layout, Contribution c, FactoredGradients batch) {
         LeafSpec leaf = c.leaf();
         int leafIndex = spec.leaves().indexOf(leaf);
         List<INDArray> factors = batch.leafFactors(leafIndex);
@@ -159,8 +186,30 @@ public final class SymmetricFisherAccumulator {
         List<Integer> characterGroups = new ArrayList<>();
         INDArray[] characterByGroup = new INDArray[spec.groups().size()];
         INDArray copies = null;
-        for (int a = 0; a < leaf.rank(); a++) {
-            INDArray u = factors.get(a).castTo(dataType);
+        int first = 0;
+        for (INDArray factor : factors) {
+            int run = factor.rank() - 1;
+            int a = first;
+            INDArray u;
+            boolean projected = run > 1;
+            if (!projected) {
+                u = factor.castTo(dataType);
+            } else {
+                // a factor over several axes that keeps at most one of them in this kind: project it, keep that axis
+                INDArray q = kinds.projectFactor(kindIndex, leaf, first, factor.castTo(dataType));
+                a = -1;
+                for (int b = first; b < first + run; b++) {
+                    if (!trivial(layout, leaf, b)) {
+                        a = b;
+                    }
+                }
+                u = q.dup('c').reshape('c', n, a < 0 ? 1 : leaf.size(a));
+            }
+            first += run;
+            if (a < 0) {
+                scale.muli(u);
+                continue;
+            }
             if (leaf.label(a).isFree()) {
                 copies = copies == null ? u : rowKronecker(copies, u);
                 continue;
@@ -170,7 +219,7 @@ public final class SymmetricFisherAccumulator {
             Piece piece = layout.kind().piece(g);
             switch (piece) {
                 case TRIVIAL -> scale.muli(u.sum(true, 1).muli(1.0 / Math.sqrt(group.size())));
-                case STANDARD -> representationByGroup[g] = group.type() == GroupType.PERM
+                case STANDARD -> representationByGroup[g] = group.type() == GroupType.PERM && !projected
                         ? u.subColumnVector(u.mean(true, 1)) : u;
                 case CHARACTER -> {
                     characterGroups.add(g);
@@ -193,6 +242,226 @@ public final class SymmetricFisherAccumulator {
             }
         }
         return new LeafTerms(character.mulColumnVector(scale), representations, copies);
+    }
+
+    /** Whether leaf axis {@code a} is summed away in the kind (the trivial piece of a {@code PERM} group). */
+    private boolean trivial(KindLayout layout, LeafSpec leaf, int a) {
+        return !leaf.label(a).isFree() && layout.kind().piece(kinds.spec().groupIndex(leaf.label(a).group())) == Piece.TRIVIAL;
+    }
+
+    /** Axes of factor run {@code [first, first + run)} that the kind keeps (not summed away). */
+    private List<Integer> kept(KindLayout layout, LeafSpec leaf, int first, int run) {
+        List<Integer> axes = new ArrayList<>();
+        for (int a = first; a < first + run; a++) {
+            if (!trivial(layout, leaf, a)) {
+                axes.add(a);
+            }
+        }
+        return axes;
+    }
+
+    /** Whether every factor of the leaf keeps at most one axis in the kind, so that its copy matrix there is rank one. */
+    private boolean rankOneIn(KindLayout layout, LeafSpec leaf, List<INDArray> factors) {
+        int first = 0;
+        for (INDArray f : factors) {
+            int run = f.rank() - 1;
+            if (run > 1 && kept(layout, leaf, first, run).size() > 1) {
+                return false;
+            }
+            first += run;
+        }
+        return true;
+    }
+
+    /**
+     * Adds one batch's {@code Σ_i Z_κ(g_i)ᵀ Z_κ(g_i)} for a kind with a contribution that is not rank one: the structured
+     * product when that leaf is alone in the kind and its rank-one factors carry no copies ({@link #addAlone}), else the
+     * written-out copy matrices of every contribution.
+     */
+    private void addWhole(int k, KindLayout layout, FactoredGradients batch) {
+        SymmetrySpec spec = kinds.spec();
+        long n = batch.count();
+        List<List<INDArray>> projected = new ArrayList<>();
+        for (Contribution c : layout.contributions()) {
+            List<INDArray> factors = batch.leafFactors(spec.leaves().indexOf(c.leaf()));
+            List<INDArray> q = new ArrayList<>();
+            int first = 0;
+            for (INDArray f : factors) {
+                q.add(kinds.projectFactor(k, c.leaf(), first, f.castTo(dataType)));
+                first += f.rank() - 1;
+            }
+            projected.add(q);
+        }
+        INDArray sum = layout.contributions().size() == 1 ? alone(k, layout, layout.contributions().get(0).leaf(), projected.get(0), n) : null;
+        if (sum == null) {
+            INDArray z = Nd4j.create(dataType, layout.familySize(), n * layout.representationSize(), layout.copies());
+            for (int x = 0; x < layout.contributions().size(); x++) {
+                Contribution c = layout.contributions().get(x);
+                z.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(c.copyOffset(), c.copyOffset() + c.copies()))
+                        .assign(kinds.copyMatricesOfProjected(k, x, multiplyOut(c.leaf(), projected.get(x), n, layout)));
+            }
+            sum = dense[k] ? Nd4j.matmul(z, z, true, false, false) : z.mul(z).sum(1);
+        }
+        wholeSums[k] = wholeSums[k] == null ? sum : wholeSums[k].addi(sum);
+    }
+
+    /** The projected factors multiplied out into the projected leaf tensors {@code [n, shape…]} (trivial axes of size 1). */
+    private INDArray multiplyOut(LeafSpec leaf, List<INDArray> projected, long n, KindLayout layout) {
+        INDArray t = null;
+        for (INDArray q : projected) {
+            INDArray flat = q.dup('c').reshape('c', n, q.length() / n);
+            t = t == null ? flat : rowKronecker(t, flat);
+        }
+        long[] shape = new long[leaf.rank() + 1];
+        shape[0] = n;
+        for (int a = 0; a < leaf.rank(); a++) {
+            shape[a + 1] = trivial(layout, leaf, a) ? 1 : leaf.size(a);
+        }
+        return t.reshape('c', shape);
+    }
+
+    /**
+     * {@code Σ_i Z_κ(g_i)ᵀ Z_κ(g_i)} of a leaf alone in its kind whose gradient is {@code T_i ⊗ (rest)}: {@code T_i} the
+     * one projected factor keeping several axes, the rest factors keeping at most one axis each, none of them free. With
+     * {@code T_i} laid out as {@code [F_T, D_T, c]} (its family, representation and copy axes) and {@code w_{i,f}} the product
+     * of the rest's squared norms (a trivial factor's square, a standard piece's {@code ‖r‖²}, a character's {@code u_f²}),
+     * the block is {@code Σ_i w_{i,f_R} T_i[f_T]ᵀ T_i[f_T]}: for {@code F_R = 1} one batched product of the stacked
+     * {@code T}s, else the per-example Grams of {@code T} weighted by one product {@code Wᵀ G}; family axes then put in group
+     * order. {@code null} when the leaf does not have that form (then its copy matrix is written out).
+     */
+    private INDArray alone(int k, KindLayout layout, LeafSpec leaf, List<INDArray> projected, long n) {
+        SymmetrySpec spec = kinds.spec();
+        int big = -1;
+        int first = 0;
+        int[] firsts = new int[projected.size()];
+        for (int p = 0; p < projected.size(); p++) {
+            int run = projected.get(p).rank() - 1;
+            firsts[p] = first;
+            List<Integer> keep = kept(layout, leaf, first, run);
+            if (keep.size() > 1) {
+                if (big >= 0) {
+                    return null;
+                }
+                big = p;
+            } else if (keep.size() == 1 && leaf.label(keep.get(0)).isFree()) {
+                return null;
+            }
+            first += run;
+        }
+        if (big < 0) {
+            return null;
+        }
+        // the rest: weights [n, F_R] over their character groups, in order of appearance (null: all ones)
+        INDArray w = null;
+        List<Integer> restCharacters = new ArrayList<>();
+        for (int p = 0; p < projected.size(); p++) {
+            if (p == big) {
+                continue;
+            }
+            INDArray q = projected.get(p);
+            List<Integer> keep = kept(layout, leaf, firsts[p], q.rank() - 1);
+            INDArray v = q.dup('c').reshape('c', n, q.length() / n);
+            INDArray squared = v.mul(v);
+            if (keep.isEmpty()) {
+                w = w == null ? squared : w.muliColumnVector(squared);
+            } else {
+                int g = spec.groupIndex(leaf.label(keep.get(0)).group());
+                if (layout.kind().piece(g) == Piece.CHARACTER) {
+                    restCharacters.add(g);
+                    w = w == null ? squared : rowKronecker(w, squared);
+                } else {
+                    INDArray norms = squared.sum(true, 1);
+                    w = w == null ? norms : w.muliColumnVector(norms);
+                }
+            }
+        }
+        // T: [n, F_T, D_T, c] with its character axes in group order, standard (and size-1 trivial) axes, free axes in leaf order
+        INDArray t = projected.get(big);
+        int run = t.rank() - 1;
+        List<Integer> characters = new ArrayList<>();
+        List<Integer> representation = new ArrayList<>();
+        List<Integer> free = new ArrayList<>();
+        for (int a = firsts[big]; a < firsts[big] + run; a++) {
+            if (leaf.label(a).isFree()) {
+                free.add(a);
+            } else if (layout.kind().piece(spec.groupIndex(leaf.label(a).group())) == Piece.CHARACTER) {
+                characters.add(a);
+            } else {
+                representation.add(a);
+            }
+        }
+        characters.sort(java.util.Comparator.comparingInt(a -> spec.groupIndex(leaf.label(a).group())));
+        int[] perm = new int[run + 1];
+        int i = 0;
+        perm[i++] = 0;
+        long familyT = 1;
+        long representationT = 1;
+        long copies = 1;
+        List<Integer> tCharacterGroups = new ArrayList<>();
+        for (int a : characters) {
+            perm[i++] = a - firsts[big] + 1;
+            familyT *= t.size(a - firsts[big] + 1);
+            tCharacterGroups.add(spec.groupIndex(leaf.label(a).group()));
+        }
+        for (int a : representation) {
+            perm[i++] = a - firsts[big] + 1;
+            representationT *= t.size(a - firsts[big] + 1);
+        }
+        for (int a : free) {
+            perm[i++] = a - firsts[big] + 1;
+            copies *= t.size(a - firsts[big] + 1);
+        }
+        boolean identity = true;
+        for (int j = 0; j < perm.length; j++) {
+            identity &= perm[j] == j;
+        }
+        INDArray tt = (identity && t.ordering() == 'c' && !t.isView() ? t : t.permute(perm).dup('c')).reshape('c', n, familyT, representationT, copies);
+        long familyR = w == null ? 1 : w.size(1);
+        INDArray sum;
+        if (familyR == 1) {
+            // Σ_i w_i T_i[f]ᵀ T_i[f]: [F_T, n·D_T, c] stacked, one batched product
+            INDArray stacked = familyT == 1 ? tt.reshape('c', 1, n * representationT, copies)
+                    : tt.permute(1, 0, 2, 3).dup('c').reshape('c', familyT, n * representationT, copies);
+            INDArray weighted = stacked;
+            if (w != null) {
+                INDArray scaled = tt.reshape('c', n, familyT * representationT * copies).mulColumnVector(w);
+                weighted = familyT == 1 ? scaled.reshape('c', 1, n * representationT, copies)
+                        : scaled.reshape('c', n, familyT, representationT, copies).permute(1, 0, 2, 3).dup('c')
+                                .reshape('c', familyT, n * representationT, copies);
+            }
+            sum = dense[k] ? Nd4j.matmul(stacked, weighted, true, false, false) : stacked.mul(weighted).sum(1);
+        } else {
+            // per-example Grams G_i[f_T] = T_i[f_T]ᵀ T_i[f_T], then Wᵀ G: [F_R, F_T·c·c]
+            INDArray perExample = tt.reshape('c', n * familyT, representationT, copies);
+            INDArray grams = dense[k] ? Nd4j.matmul(perExample, perExample, true, false, false) : perExample.mul(perExample).sum(1);
+            sum = w.transpose().mmul(grams.reshape('c', n, grams.length() / n));
+        }
+        // family axes [rest characters…, T characters…] into group order
+        List<Integer> order = new ArrayList<>(restCharacters);
+        order.addAll(tCharacterGroups);
+        int tail = dense[k] ? 2 : 1;
+        long[] shape = new long[order.size() + tail];
+        for (int j = 0; j < order.size(); j++) {
+            shape[j] = spec.groups().get(order.get(j)).size();
+        }
+        for (int j = 0; j < tail; j++) {
+            shape[order.size() + j] = copies;
+        }
+        Integer[] sorted = new Integer[order.size()];
+        for (int j = 0; j < sorted.length; j++) {
+            sorted[j] = j;
+        }
+        java.util.Arrays.sort(sorted, java.util.Comparator.comparingInt(order::get));
+        int[] back = new int[shape.length];
+        for (int j = 0; j < sorted.length; j++) {
+            back[j] = sorted[j];
+        }
+        for (int j = 0; j < tail; j++) {
+            back[sorted.length + j] = sorted.length + j;
+        }
+        INDArray arranged = order.isEmpty() ? sum : sum.reshape('c', shape).permute(back).dup('c');
+        long[] target = dense[k] ? new long[] {layout.familySize(), copies, copies} : new long[] {layout.familySize(), copies};
+        return arranged.reshape('c', target);
     }
 
     /** Row-wise Kronecker product: row {@code i} of the result is {@code x_i ⊗ y_i} (row-major). */
@@ -236,6 +505,9 @@ public final class SymmetricFisherAccumulator {
                         block.get(NDArrayIndex.all(), colsY, rowsX).assign(pairs[x][y].permute(0, 2, 1));
                     }
                 }
+            }
+            if (wholeSums[k] != null) {
+                block.addi(wholeSums[k]);
             }
             blocks.add(block.divi((double) count * layout.dimension()));
         }

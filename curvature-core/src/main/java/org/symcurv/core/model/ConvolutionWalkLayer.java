@@ -149,13 +149,17 @@ final class ConvolutionWalkLayer extends ActivatedLinearLayer {
         return key.equals("b");
     }
 
+    /**
+     * {@code b ↦ [Σ_p δ_{i,p}]}; {@code W ↦} its materialised per-example gradient as one factor over all four axes,
+     * {@code [k·N, out, in, kH, kW]} ({@link #perExampleGradient}, one batched product).
+     */
     @Override
     public List<INDArray> gradientFactors(Pass pass, Backward backward, int rowsPerExample, String key) {
         if (key.equals("b")) {
             return List.of(biasGradient(backward));
         }
-        throw new IllegalArgumentException("the per-example gradient of layer " + index + "'s convolution kernel is a sum over positions and does not"
-                + " factor: use the materialised per-example gradient");
+        INDArray g = perExampleGradient(pass, backward, rowsPerExample, key);
+        return List.of(g.reshape('c', g.size(0), out, geometry.channels, geometry.kernelHeight, geometry.kernelWidth));
     }
 
     /** {@code Σ_p δ_{i,p}}, {@code [k·N, out]}. */

@@ -26,8 +26,8 @@ import org.symcurv.core.estimate.SymmetricFisherAccumulator;
  *
  * <p>A dense layer fed through a {@code CnnToFeedForwardPreProcessor} has the 3-axis weight leaf {@code [H·W, C, nOut]}
  * ({@link ParameterLayout}); its flat order is that of {@code [nIn, nOut]} column-major, so every formula is unchanged, but
- * its per-example gradient {@code a_i ⊗ δ_i} does not factor over the three axes: it is only materialised
- * ({@link #perExampleGradient}).
+ * its per-example gradient {@code a_i ⊗ δ_i} does not factor over the three axes: its factors are
+ * {@code A_i[s, c] = a_i[c·H·W + s]} over the first two axes and {@code δ_i} over the third ({@link #gradientFactors}).
  */
 final class DenseWalkLayer extends ActivatedLinearLayer {
     private final MultiLayerNetwork net;
@@ -156,16 +156,21 @@ final class DenseWalkLayer extends ActivatedLinearLayer {
         return !key.equals("W") || weightShape.length == 2;
     }
 
+    /**
+     * {@code W ↦ [a_in, δ]}, or for the 3-axis leaf {@code [H·W, C, nOut]} of a flattened image {@code [A, δ]} with
+     * {@code A[r, s, c] = a_in[r, c·H·W + s]} ({@code [k·N, H·W, C]}, a view of the input read channel-major);
+     * {@code b ↦ [δ]}.
+     */
     @Override
     public List<INDArray> gradientFactors(Pass pass, Backward backward, int rowsPerExample, String key) {
         INDArray delta = backward.cache().get(0);
         return switch (key) {
             case "W" -> {
-                if (weightShape.length != 2) {
-                    throw new IllegalArgumentException("the gradient of layer " + index + "'s weight leaf " + java.util.Arrays.toString(weightShape)
-                            + " does not factor over its three axes: use the materialised per-example gradient");
+                INDArray a = NetworkWalk.repeatRows(pass.input(), rowsPerExample);
+                if (weightShape.length == 2) {
+                    yield List.of(a, delta);
                 }
-                yield List.of(NetworkWalk.repeatRows(pass.input(), rowsPerExample), delta);
+                yield List.of(a.reshape('c', a.size(0), weightShape[1], weightShape[0]).permute(0, 2, 1), delta);
             }
             case "b" -> List.of(delta);
             default -> throw new IllegalArgumentException("a dense layer has parameters W and b, not '" + key + "'");

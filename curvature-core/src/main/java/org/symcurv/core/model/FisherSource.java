@@ -41,11 +41,14 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  *   <li><b>route</b> ({@link Route}): {@link Route#FACTORED}, the gradient factors of a whole batch from one forward and
  *       one backward pass ({@link PerExampleFactors}: {@code ∂ℓ_i/∂W = a_i ⊗ δ_i}, no per-example gradient
  *       materialised), or {@link Route#PER_EXAMPLE}, one DL4J backward pass per example ({@link Gradients#perExample};
- *       slow, for checks). When some leaf's per-example gradient does not factor (a convolution's kernel,
- *       {@code Σ_p δ_{i,p} ⊗ x_{i,p}}; a dense weight reading a flattened image as {@code [H·W, C, nOut]}), the factored
- *       route materialises the per-example gradients of chunks of examples from the same batched passes
+ *       slow, for checks). When some leaf's per-example gradient does not factor per axis, the factored route keeps what
+ *       does factor: a dense weight reading a flattened image as {@code [H·W, C, nOut]} is {@code A_i ⊗ δ_i} over merged
+ *       axes, and only a convolution's kernel, {@code Σ_p δ_{i,p} ⊗ x_{i,p}}, is materialised, per batch with one batched
+ *       product ({@link SymmetricFisherAccumulator} takes both forms). {@link Route#MATERIALISED} instead materialises the
+ *       per-example gradients of every leaf of a CNN, chunks of examples from the same batched passes
  *       ({@link PerExampleFactors#materialisedWithLabels}, {@code [rows, P_spec]}, at most {@value #MATERIALISED_ELEMENTS}
- *       elements at once) and averages them with {@link OrbitAverage#secondMoment}; dense networks keep the factors;</li>
+ *       elements at once) and averages them with {@link OrbitAverage#secondMoment}: the earlier CNN route, for checks and
+ *       benchmarks;</li>
  *   <li><b>structure</b>, the method called: {@link #symmetric} {@code (1/N) Σ_i R2(g_i, g_i)}, the orbit average over
  *       the spec's groups; {@link #unitScaledSymmetric} the orbit average in unit-rescaled coordinates
  *       {@code F ≈ S F' S}; {@link #diagonal} {@code diag F}; {@link #kfac} {@code ⊕_l A_l ⊗ G_l}.</li>
@@ -74,8 +77,18 @@ public final class FisherSource {
 
     /** How the per-example gradients are obtained. */
     public enum Route {
-        /** Gradient factors of a whole batch from the network walk, no per-example gradient materialised. */
+        /**
+         * Gradient factors of a whole batch from the network walk: dense leaves as outer products (also the dense weight
+         * after a flattening, {@code A_i ⊗ δ_i}), only convolution kernels materialised, per batch.
+         */
         FACTORED,
+        /**
+         * As {@link #FACTORED}, except that when some leaf does not factor per axis (a CNN) every leaf's per-example gradient is
+         * materialised ({@code [rows, P]} chunks from the walk's batched passes) and orbit-averaged by
+         * {@link OrbitAverage#secondMoment}: the CNN route before the factored one, kept for checks and benchmarks. On a
+         * network whose leaves all factor it is {@link #FACTORED}.
+         */
+        MATERIALISED,
         /** One DL4J backward pass per example, {@code [chunk, P]} gradients materialised: slow, for checks. */
         PER_EXAMPLE
     }
@@ -245,8 +258,9 @@ public final class FisherSource {
 
     /**
      * The symmetry-averaged Fisher {@code F = (1/N) Σ_i R2(g_i, g_i)} in the structure of {@code spec}, accumulated
-     * batch by batch from the factors ({@link SymmetricFisherAccumulator}) or, from materialised per-example gradients (a
-     * CNN, or the per-example route), by {@link OrbitAverage#secondMoment}.
+     * batch by batch from the factors ({@link SymmetricFisherAccumulator}; on a CNN with its kernels' gradients
+     * materialised per batch) or, from materialised per-example gradients (the materialised and per-example routes), by
+     * {@link OrbitAverage#secondMoment}.
      *
      * @param net  a network the {@link NetworkWalk} understands; not modified
      * @param spec the leaves and groups of the result (any subset of the network's leaves)
@@ -259,7 +273,7 @@ public final class FisherSource {
         if (route == Route.PER_EXAMPLE) {
             return perExampleSymmetric(net, spec, progress);
         }
-        if (!PerExampleFactors.of(net).factors(spec)) {
+        if (route == Route.MATERIALISED && !PerExampleFactors.of(net).factors(spec)) {
             return materialisedSymmetric(net, spec, progress, null);
         }
         SymmetricFisherAccumulator accumulator = new SymmetricFisherAccumulator(KindDecomposition.of(spec), budget, accumulatorType);
@@ -283,11 +297,15 @@ public final class FisherSource {
      * cannot tell a busy unit from a dead one; averaging in rescaled coordinates keeps each unit's own scale (our design
      * choice for pruning, not the paper's; docs/BENCHMARKS.md, pruning).
      *
-     * <p>When a leaf does not factor (a CNN) the scales come from the materialised gradients instead, for every leaf:
+     * <p>When a leaf does not factor per axis (a CNN) the scales come from the mean squared gradient entries instead
+     * (one pass, dense leaves from their factors, kernels materialised), for every leaf:
      * {@code r_{a,k} = ρ_{a,k} ρ^{1/|A| − 1}} with {@code ρ_{a,k}} the RMS of the leaf's gradient entries in slice
      * {@code k} of axis {@code a}, {@code ρ} their RMS over the whole leaf and {@code A} the leaf's axes with a group
      * (floored like the factored route's); for a gradient that is one outer product {@code u ⊗ v} this gives
-     * {@code r_k r_l = |u_k| |v_l|} up to the RMS normalisation, and it is the same formula for any leaf shape.
+     * {@code r_k r_l = |u_k| |v_l|} up to the RMS normalisation, and it is the same formula for any leaf shape. The scale
+     * of a parameter is a product over its leaf's axes, so the rescaled gradient keeps the factored form: each factor is
+     * divided by the scales of its axes, and the second pass accumulates like {@link #symmetric} (the materialised route:
+     * by {@link OrbitAverage#secondMoment} of the rescaled materialised gradients).
      *
      * @throws UnsupportedOperationException on the per-example route (the scales come from the factors)
      */
@@ -295,7 +313,7 @@ public final class FisherSource {
         Objects.requireNonNull(progress, "progress");
         requireFactored("the unit-scaled symmetric Fisher");
         if (!PerExampleFactors.of(net).factors(spec)) {
-            return materialisedUnitScaled(net, spec, progress);
+            return route == Route.MATERIALISED ? materialisedUnitScaled(net, spec, progress) : partlyFactoredUnitScaled(net, spec, progress);
         }
         List<FactoredGradients> batches = new ArrayList<>();
         List<List<INDArray>> squares = new ArrayList<>();
@@ -515,7 +533,7 @@ public final class FisherSource {
     }
 
     private void requireFactored(String what) {
-        if (route != Route.FACTORED) {
+        if (route == Route.PER_EXAMPLE) {
             throw new UnsupportedOperationException(what + " is built from the gradient factors: use Route.FACTORED");
         }
     }
@@ -611,19 +629,80 @@ public final class FisherSource {
         return new ScaledCurvature(averaged, scale);
     }
 
+    /**
+     * The factored route's unit-scaled symmetric Fisher of a CNN: the scales of {@link #materialisedUnitScaled} from one
+     * pass of squared gradient sums, then the factors of a second pass (the same labels) divided by their axes' scales and
+     * accumulated ({@link SymmetricFisherAccumulator}).
+     */
+    private ScaledCurvature partlyFactoredUnitScaled(MultiLayerNetwork net, SymmetrySpec spec, Progress progress) {
+        INDArray squares = squaredGradientSums(net, spec, (done, all) -> progress.update(done / 2, all));
+        double rows = (double) examples() * samplesPerExample;
+        INDArray scale = Nd4j.zeros(DataType.DOUBLE, spec.parameterCount());
+        List<List<INDArray>> axisScales = new ArrayList<>();
+        for (LeafSpec leaf : spec.leaves()) {
+            List<INDArray> perAxis = leafAxisScales(leaf, KindDecomposition.leafTensor(squares, leaf).div(rows));
+            axisScales.add(perAxis);
+            KindDecomposition.addToLeaf(scale, leaf, outer(perAxis, 0, leaf.rank()).reshape(leaf.shape()));
+        }
+        SymmetricFisherAccumulator accumulator = new SymmetricFisherAccumulator(KindDecomposition.of(spec), budget, accumulatorType);
+        forEachBatch(net, spec, (batch, done) -> {
+            List<List<INDArray>> scaled = new ArrayList<>();
+            for (int l = 0; l < spec.leaves().size(); l++) {
+                List<INDArray> s = new ArrayList<>();
+                int first = 0;
+                for (INDArray f : batch.leafFactors(l)) {
+                    int run = f.rank() - 1;
+                    INDArray divisor = outer(axisScales.get(l), first, run).castTo(accumulatorType);
+                    long[] shape = f.shape().clone();
+                    shape[0] = 1;
+                    INDArray x = f.castTo(accumulatorType);
+                    s.add(x.div(divisor.reshape('c', shape).broadcast(x.shape())));
+                    first += run;
+                }
+                scaled.add(s);
+            }
+            accumulator.add(new FactoredGradients(spec, scaled, batch.count()));
+            progress.update((examples() + done) / 2, examples());
+        });
+        return new ScaledCurvature(accumulator.estimate(), scale);
+    }
+
+    /** The outer product of the vectors {@code perAxis[first … first + run)} as a {@code 'c'}-ordered tensor of their sizes. */
+    private static INDArray outer(List<INDArray> perAxis, int first, int run) {
+        INDArray t = perAxis.get(first).reshape(1, perAxis.get(first).length());
+        for (int a = first + 1; a < first + run; a++) {
+            t = SymmetricFisherAccumulator.rowKronecker(t, perAxis.get(a).reshape(1, perAxis.get(a).length()));
+        }
+        long[] shape = new long[run];
+        for (int a = 0; a < run; a++) {
+            shape[a] = perAxis.get(first + a).length();
+        }
+        return t.reshape('c', shape);
+    }
+
     /** The scale tensor of one leaf from its mean squared gradient entries {@code meanSquares} (leaf-shaped); see {@link #materialisedUnitScaled}. */
     private static INDArray leafScale(LeafSpec leaf, INDArray meanSquares) {
+        return outer(leafAxisScales(leaf, meanSquares), 0, leaf.rank()).reshape(leaf.shape());
+    }
+
+    /**
+     * A leaf's scale as one vector per axis, its product the scale tensor ({@link #materialisedUnitScaled}): on an axis with
+     * a group {@code r_{a,k} = ρ_{a,k} ρ^{1/|A| − 1}}, floored; ones on free axes (and on every axis of a leaf whose
+     * gradient is zero).
+     */
+    private static List<INDArray> leafAxisScales(LeafSpec leaf, INDArray meanSquares) {
         int rank = leaf.rank();
         List<Integer> grouped = new ArrayList<>();
+        List<INDArray> perAxis = new ArrayList<>();
         for (int a = 0; a < rank; a++) {
             if (!leaf.label(a).isFree()) {
                 grouped.add(a);
             }
+            perAxis.add(Nd4j.ones(DataType.DOUBLE, leaf.size(a)));
         }
-        INDArray scale = Nd4j.ones(DataType.DOUBLE, leaf.shape());
         double overall = Math.sqrt(meanSquares.meanNumber().doubleValue());
         if (grouped.isEmpty() || !(overall > 0)) {
-            return scale;
+            return perAxis;
         }
         double normalisation = Math.pow(overall, 1.0 / grouped.size() - 1.0);
         for (int a : grouped) {
@@ -636,13 +715,9 @@ public final class FisherSource {
             INDArray slice = others.length == 0 ? meanSquares.dup() : meanSquares.mean(others); // [size(a)]
             INDArray r = Transforms.sqrt(slice, false).muli(normalisation);
             double floor = SCALE_FLOOR * r.meanNumber().doubleValue();
-            r = Transforms.max(r, floor > 0 ? floor : 1.0, false);
-            long[] broadcastShape = new long[rank];
-            java.util.Arrays.fill(broadcastShape, 1);
-            broadcastShape[a] = leaf.size(a);
-            scale.muli(r.reshape(broadcastShape).broadcast(leaf.shape()));
+            perAxis.set(a, Transforms.max(r, floor > 0 ? floor : 1.0, false).reshape(leaf.size(a)));
         }
-        return scale;
+        return perAxis;
     }
 
     @FunctionalInterface
@@ -708,7 +783,11 @@ public final class FisherSource {
 
     /** A short description for reports, e.g. "Monte Carlo Fisher from gradient factors, 2,000 examples, seed 7". */
     public String describe() {
-        String how = route == Route.FACTORED ? "from gradient factors" : "from per-example gradients";
+        String how = switch (route) {
+            case FACTORED -> "from gradient factors";
+            case MATERIALISED -> "from gradient factors, materialised on CNNs";
+            case PER_EXAMPLE -> "from per-example gradients";
+        };
         String samples = samplesPerExample == 1 ? "" : String.format(Locale.ROOT, ", %d labels per example", samplesPerExample);
         return labels == Labels.MONTE_CARLO
                 ? String.format(Locale.ROOT, "Monte Carlo Fisher %s, %,d examples%s, seed %d", how, examples(), samples, seed)

@@ -28,7 +28,8 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  * </pre>
  *
  * (for a convolution, {@code ∂ℓ_i/∂K = Σ_p δ_{i,p} ⊗ x_{i,p}} over the output positions {@code p}, with {@code x_{i,p}}
- * the input patch: it does not factor and is only materialised, {@link #materialisedWithLabels})
+ * the input patch: it does not factor and is given as one factor, its materialised gradient; a dense weight after a
+ * flattening, {@code [H·W, C, nOut]}, is {@code A_i ⊗ δ_i} with {@code A_i[s, c] = a_i[c·H·W + s]} over its first two axes)
  * computed for a whole minibatch at once by the {@link NetworkWalk} with ND4J matrix products ({@code A_l = [a_{l−1,i}]} is {@code [N, nIn]},
  * {@code Δ_l = [δ_{l,i}]} is {@code [N, nOut]}); hidden layers backpropagate through their own DL4J
  * {@link IActivation}. Nothing is copied to the host except the random draws of {@link #withSampledLabels}, so the
@@ -104,10 +105,11 @@ public final class PerExampleFactors {
      * @param targets  {@code [N, o]}: one-hot (or soft) labels for softmax, real targets for MSE, 0/1 for XENT; not modified
      * @param spec     the leaves to produce factors for, matched to the network's parameters by name ({@code "l_W"},
      *                 {@code "l_b"}) and shape; any subset of the network's leaves, in any order
-     * @return per leaf of {@code spec}: {@code "l_W"} → {@code [A_l, Δ_l]}, {@code "l_b"} → {@code [Δ_l]}; {@code N} rows
-     * @throws IllegalArgumentException naming the problem if shapes do not fit, a leaf is not a parameter of the network, or
-     *                                  a leaf's gradient does not factor ({@link #factors(SymmetrySpec)}: use
-     *                                  {@link #materialisedWithLabels})
+     * @return per leaf of {@code spec}: {@code "l_W"} → {@code [A_l, Δ_l]}, {@code "l_b"} → {@code [Δ_l]}; {@code N} rows. A
+     *         leaf that does not factor per axis ({@link #factors(SymmetrySpec)}) has factors over several axes: a
+     *         flattened dense weight {@code [A_l as [N, H·W, C], Δ_l]}, a convolution kernel its materialised gradient
+     *         {@code [N, out, in, kH, kW]} ({@link FactoredGradients})
+     * @throws IllegalArgumentException naming the problem if shapes do not fit or a leaf is not a parameter of the network
      */
     public FactoredGradients withLabels(INDArray features, INDArray targets, SymmetrySpec spec) {
         List<NetworkWalk.Parameter> parameters = parameters(spec);
@@ -137,9 +139,9 @@ public final class PerExampleFactors {
     }
 
     /**
-     * Whether every leaf of {@code spec} has factored per-example gradients ({@link #withLabels}); otherwise (a
-     * convolution kernel, a dense weight read through a flattening) only the materialised ones exist
-     * ({@link #materialisedWithLabels}).
+     * Whether every leaf of {@code spec} has per-example gradients that factor per axis ({@link #withLabels}: one vector
+     * per axis); otherwise (a convolution kernel, a dense weight read through a flattening) some leaf's factors span
+     * several axes.
      *
      * @throws IllegalArgumentException if a leaf is not a parameter of the network
      */

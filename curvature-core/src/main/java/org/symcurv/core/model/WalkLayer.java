@@ -71,11 +71,12 @@ interface WalkLayer {
     Backward backward(Pass pass, INDArray outputError, int rowsPerExample, boolean inputError);
 
     /**
-     * The per-example gradient of parameter {@code key} in factored form, {@code ∂ℓ_i/∂θ_key = ⊗_axis u_{axis,i}}
-     * (symmetry-curvature.md 5.2): one {@code [k·N, size(axis)]} array per axis of the parameter (dense:
-     * {@code W ↦ [a_in, δ]}, {@code b ↦ [δ]} with {@code δ = ∂ℓ/∂z}).
-     *
-     * @throws IllegalArgumentException if the parameter's gradient does not factor ({@link #factors})
+     * The per-example gradient of parameter {@code key} in factored form (symmetry-curvature.md 5.2): a product of factors
+     * over runs of consecutive axes of the parameter's leaf, in axis order ({@code FactoredGradients}). When it
+     * {@link #factors}, one {@code [k·N, size(axis)]} array per axis (dense: {@code W ↦ [a_in, δ]}, {@code b ↦ [δ]} with
+     * {@code δ = ∂ℓ/∂z}); otherwise fewer factors over several axes each (the flattened dense weight
+     * {@code [H·W, C, nOut] ↦ [A, δ]}, a convolution's kernel {@code ↦} its materialised gradient as one factor
+     * {@code [k·N, out, in, kH, kW]}).
      */
     List<INDArray> gradientFactors(Pass pass, Backward backward, int rowsPerExample, String key);
 

@@ -317,18 +317,83 @@ public final class KindDecomposition {
 
     private INDArray leafCopies(KindLayout k, Contribution c, INDArray rows) {
         LeafSpec leaf = c.leaf();
-        INDArray t = projectPermAxes(k, leaf, leafTensors(rows, leaf), false);
-        t = t.permute(batchPermutation(k, c));
-        return t.dup('c').reshape('c', new long[] {k.familySize(), rows.size(0) * k.representationSize(), c.copies()});
+        return arrangeCopies(k, c, projectPermAxes(k, leaf, 0, leafTensors(rows, leaf), false));
+    }
+
+    /** Projected leaf tensors {@code [n, permuted shape…]} (trivial axes of size 1) laid out as copy matrices {@code [F, n·D, c]}. */
+    private INDArray arrangeCopies(KindLayout k, Contribution c, INDArray projected) {
+        INDArray t = projected.permute(batchPermutation(k, c));
+        return t.dup('c').reshape('c', new long[] {k.familySize(), projected.size(0) * k.representationSize(), c.copies()});
     }
 
     /**
-     * Along each {@code PERM} axis of a batch of leaf tensors {@code [n, shape…]}: the standard piece is the centring
-     * projection {@code P_c x = x - mean(x)} both ways; the trivial piece maps {@code x ↦ Σ_i x_i / √n} (extracting)
-     * and its adjoint {@code c ↦ c·1/√n} (scattering, from an axis of size 1 back to {@code n}).
+     * One factor of a batch of per-example leaf gradients projected onto kind {@code kindIndex}'s pieces along each of its
+     * axes: the factor covers the leaf's consecutive axes {@code firstAxis … firstAxis + r − 1} (a leaf gradient that is a
+     * product of such factors, e.g. {@code a_i ⊗ δ_i} over a flattened dense weight {@code [H·W, C, nOut]}, is projected
+     * factor by factor). Along a {@code PERM} axis the standard piece centres, {@code x − mean(x)}, and the trivial piece
+     * sums, {@code Σ_j x_j / √n} (the axis kept with size 1); every other axis is unchanged (free axes are the copies,
+     * {@code SIGN} axes the family, {@code SIGNED_PERM} and {@code ORTH} axes the representation). Multiplying the projected
+     * factors out gives the projected leaf tensor that {@link #copyMatricesOfProjected} lays out as {@code Z_κ}.
+     *
+     * @param factor {@code [n, size(firstAxis), …]}; not modified
+     * @return a new array of the same rank (a trivial axis of size 1)
+     * @throws IllegalArgumentException if the factor's axes do not fit the leaf
      */
-    private INDArray projectPermAxes(KindLayout k, LeafSpec leaf, INDArray t, boolean scatter) {
+    public INDArray projectFactor(int kindIndex, LeafSpec leaf, int firstAxis, INDArray factor) {
+        int r = factor.rank() - 1;
+        if (firstAxis < 0 || r < 1 || firstAxis + r > leaf.rank()) {
+            throw new IllegalArgumentException("a factor of rank " + factor.rank() + " from axis " + firstAxis + " does not fit leaf '" + leaf.name()
+                    + "' of shape " + Arrays.toString(leaf.shape()));
+        }
+        for (int a = 0; a < r; a++) {
+            if (factor.size(a + 1) != leaf.size(firstAxis + a)) {
+                throw new IllegalArgumentException("factor axis " + (a + 1) + " of leaf '" + leaf.name() + "' has size " + factor.size(a + 1)
+                        + " but leaf axis " + (firstAxis + a) + " has size " + leaf.size(firstAxis + a));
+            }
+        }
+        INDArray t = projectPermAxes(kinds.get(kindIndex), leaf, firstAxis, factor, false);
+        return t == factor ? factor.dup() : t;
+    }
+
+    /**
+     * The copy matrices {@code Z_κ(g_i)} of one leaf's contribution to kind {@code kindIndex} from its already projected
+     * per-example tensors ({@link #projectFactor} multiplied out): {@code [F, n·D, c]}, row {@code i·D + r}, the leaf's
+     * columns of {@link #copyMatrices}.
+     *
+     * @param contribution index into the kind's {@link KindLayout#contributions()}
+     * @param projected    {@code [n, shape…]} with the kind's trivial axes of size 1; not modified
+     * @throws IllegalArgumentException if the shape does not fit
+     */
+    public INDArray copyMatricesOfProjected(int kindIndex, int contribution, INDArray projected) {
+        KindLayout k = kinds.get(kindIndex);
+        Contribution c = k.contributions().get(contribution);
+        LeafSpec leaf = c.leaf();
+        long[] expected = new long[leaf.rank() + 1];
+        expected[0] = projected.size(0);
         for (int a = 0; a < leaf.rank(); a++) {
+            expected[a + 1] = isTrivial(k, leaf, a) ? 1 : leaf.size(a);
+        }
+        if (!Arrays.equals(projected.shape(), expected)) {
+            throw new IllegalArgumentException("projected tensors of leaf '" + leaf.name() + "' in kind " + describe(kindIndex) + " must have shape "
+                    + Arrays.toString(expected) + ", got " + Arrays.toString(projected.shape()));
+        }
+        return arrangeCopies(k, c, projected);
+    }
+
+    /** Whether leaf axis {@code a} is summed away in kind {@code k} (the trivial piece of a {@code PERM} group). */
+    private boolean isTrivial(KindLayout k, LeafSpec leaf, int a) {
+        return !leaf.label(a).isFree() && k.kind().piece(spec.groupIndex(leaf.label(a).group())) == Piece.TRIVIAL;
+    }
+
+    /**
+     * Along each {@code PERM} axis of a batch of tensors {@code [n, …]} over the leaf's axes {@code firstAxis, firstAxis + 1, …}
+     * (all of them for whole leaf tensors {@code [n, shape…]}): the standard piece is the centring projection
+     * {@code P_c x = x - mean(x)} both ways; the trivial piece maps {@code x ↦ Σ_i x_i / √n} (extracting) and its adjoint
+     * {@code c ↦ c·1/√n} (scattering, from an axis of size 1 back to {@code n}).
+     */
+    private INDArray projectPermAxes(KindLayout k, LeafSpec leaf, int firstAxis, INDArray t, boolean scatter) {
+        INDArray input = t;
+        for (int a = firstAxis; a < firstAxis + t.rank() - 1; a++) {
             if (leaf.label(a).isFree()) {
                 continue;
             }
@@ -337,15 +402,17 @@ public final class KindDecomposition {
             if (group.type() != GroupType.PERM) {
                 continue;
             }
+            int axis = a - firstAxis + 1;
             double scale = 1.0 / Math.sqrt(group.size());
             if (k.kind().piece(g) == Piece.STANDARD) {
-                t = t.sub(t.mean(true, a + 1));
+                // in place once t is our own copy (never on the caller's array)
+                t = t == input ? t.sub(t.mean(true, axis)) : t.subi(t.mean(true, axis));
             } else if (scatter) {
                 long[] full = t.shape();
-                full[a + 1] = group.size();
+                full[axis] = group.size();
                 t = Nd4j.zeros(t.dataType(), full).addi(t).muli(scale);
             } else {
-                t = t.sum(true, a + 1).muli(scale);
+                t = t.sum(true, axis).muli(scale);
             }
         }
         return t;
@@ -413,7 +480,7 @@ public final class KindDecomposition {
                 batchShape[i] = perm[i] == 0 ? n : c.permutedShape()[indexOf(c.permutation(), perm[i] - 1)];
             }
             INDArray t = part.reshape('c', batchShape).permute(inverse(perm)).dup('c');
-            addToLeaves(rowsOut, leaf, projectPermAxes(k, leaf, t, true));
+            addToLeaves(rowsOut, leaf, projectPermAxes(k, leaf, 0, t, true));
         }
     }
 

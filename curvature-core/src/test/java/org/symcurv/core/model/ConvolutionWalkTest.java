@@ -139,8 +139,64 @@ class ConvolutionWalkTest {
         INDArray factored = factors.withLabels(data.getFeatures(), data.getLabels(), bias).leafFactors(0).get(0);
         INDArray materialised = factors.materialisedWithLabels(data.getFeatures(), data.getLabels(), bias);
         assertClose(DenseMatrices.toMatrix(materialised), DenseMatrices.toMatrix(factored), Tolerances.FLOAT64_ROUNDOFF, "0_b");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> factors.withLabels(data.getFeatures(), data.getLabels(), full));
-        assertTrue(e.getMessage().contains("sum over positions") && e.getMessage().contains("materialised"), e.getMessage());
+    }
+
+    /**
+     * The factors of a CNN's leaves (the kernel as one factor over its four axes, the flattened dense weight as
+     * {@code A ⊗ δ} over {@code [H·W, C]} and {@code nOut}, the rest per axis), multiplied out by plain loops, are the
+     * materialised per-example gradients (which are DL4J's, {@link #materialisedGradientsAreDl4jPerExampleGradients}).
+     */
+    @Test
+    void theFactorsOfACnnMultiplyOutToItsMaterialisedGradients() {
+        MultiLayerNetwork net = TinyCnns.lenetLike(32);
+        DataSet data = TinyNetworks.classificationData(132, 5, 36, 3);
+        PerExampleFactors factors = PerExampleFactors.of(net);
+        SymmetrySpec full = freeSpec(net);
+        org.symcurv.core.estimate.FactoredGradients f = factors.withLabels(data.getFeatures(), data.getLabels(), full);
+        double[][] expected = DenseMatrices.toMatrix(factors.materialisedWithLabels(data.getFeatures(), data.getLabels(), full));
+        int[] runs = new int[full.leaves().size()];
+        double[][] actual = new double[expected.length][expected[0].length];
+        for (int l = 0; l < full.leaves().size(); l++) {
+            LeafSpec leaf = full.leaves().get(l);
+            List<INDArray> parts = f.leafFactors(l);
+            runs[l] = parts.size();
+            for (int i = 0; i < expected.length; i++) {
+                // the leaf tensor at multi-index idx is the product of each factor at its axes' indices
+                long[] shape = leaf.shape();
+                int length = Math.toIntExact(leaf.length());
+                for (int e = 0; e < length; e++) {
+                    long[] idx = new long[shape.length];
+                    long rest = e;
+                    // e is the position in the leaf's flat order
+                    if (leaf.order() == 'c') {
+                        for (int a = shape.length - 1; a >= 0; a--) {
+                            idx[a] = rest % shape[a];
+                            rest /= shape[a];
+                        }
+                    } else {
+                        for (int a = 0; a < shape.length; a++) {
+                            idx[a] = rest % shape[a];
+                            rest /= shape[a];
+                        }
+                    }
+                    double v = 1;
+                    int axis = 0;
+                    for (INDArray part : parts) {
+                        long[] at = new long[part.rank()];
+                        at[0] = i;
+                        for (int a = 1; a < part.rank(); a++) {
+                            at[a] = idx[axis++];
+                        }
+                        v *= part.getDouble(at);
+                    }
+                    actual[i][(int) leaf.offset() + e] = v;
+                }
+            }
+        }
+        assertClose(expected, actual, Tolerances.FLOAT64_ROUNDOFF, "factors multiplied out");
+        // 0_b, 0_W (one factor), 2_W [4, 2, 3] (A ⊗ δ), 2_b, 3_W (a ⊗ δ), 3_b
+        assertTrue(java.util.Arrays.equals(runs, new int[] {1, 1, 2, 1, 2, 1}) && f.leafFactors(2).get(0).rank() == 3,
+                "factors per leaf " + java.util.Arrays.toString(runs) + " of " + full);
     }
 
     @Test

@@ -273,6 +273,9 @@ final class CostBench {
         return switch (route) {
             case FACTORED -> "FisherSource.symmetric on the factored route: one batched forward and backward pass giving each layer's input "
                     + "activations and errors, one label per example drawn from the model, then SymmetricFisherAccumulator (float32 accumulators)";
+            case MATERIALISED -> "FisherSource.symmetric on the materialised route: on a CNN, every leaf's per-example gradients materialised "
+                    + "from the walk's batched passes ([rows, P] chunks of at most " + FisherSource.MATERIALISED_ELEMENTS + " elements), then "
+                    + "OrbitAverage.secondMoment (float32); on an MLP the factored route";
             case PER_EXAMPLE -> "FisherSource.symmetric on the per-example route: one DL4J backward pass per example ([64, P] chunks "
                     + "materialised), then OrbitAverage.secondMoment";
         };
