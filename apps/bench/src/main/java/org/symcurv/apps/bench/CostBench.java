@@ -10,8 +10,10 @@ import java.util.Random;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.symcurv.apps.common.CnnArchitecture;
 import org.symcurv.apps.common.HiddenActivation;
 import org.symcurv.apps.common.MlpArchitecture;
+import org.symcurv.apps.common.NetworkArchitecture;
 import org.symcurv.core.data.ImageDataSet;
 import org.symcurv.core.estimate.TaylorEstimator;
 import org.symcurv.core.model.FisherSource;
@@ -26,8 +28,14 @@ import org.symcurv.core.symmetry.SymmetrySpec;
 
 /**
  * Part 2 of {@code symcurv bench curvature}: cost at a realistic size (symmetry-curvature.md section 7). On one
- * minibatch of a full-resolution MLP, every time is a median over repeated runs after warm-up and is also given as a
- * ratio to one DL4J forward+backward pass ({@code computeGradientAndScore}) of the same batch:
+ * minibatch of a full-resolution MLP or LeNet-style CNN ({@link CnnArchitecture}, as {@code train --arch lenet} builds
+ * it), every time is a median over repeated runs after warm-up and is also given as a ratio to one DL4J
+ * forward+backward pass ({@code computeGradientAndScore}) of the same batch. First, in interleaved rounds (one run of
+ * each per round, so the machine's load hits all alike; the ratio is the median of the per-round ratios): the
+ * forward+backward pass, the diagonal Fisher, the symmetric Fisher of the first group type on the chosen route and, on
+ * a CNN, on the {@link FisherSource.Route#MATERIALISED} route (every leaf's per-example gradients materialised, the route
+ * before the factored CNN route), with the goal "symmetric Fisher ≤ {@value #GOAL_RATIO}× forward+backward". Then per
+ * group type:
  * <ul>
  *   <li>one Monte Carlo Fisher estimate from the batch (labels drawn from the model, per-example gradient
  *       information, orbit-averaged accumulation, the estimate), by the {@link FisherSource.Route} chosen;</li>
@@ -38,9 +46,15 @@ import org.symcurv.core.symmetry.SymmetrySpec;
  * the same network.
  */
 final class CostBench {
+    /** Issue 15's goal: one Fisher estimate from a batch costs at most this many DL4J forward+backward passes of it. */
+    static final double GOAL_RATIO = 3.0;
+    /** The kernel side of the benchmarked CNNs (LeNet's 5×5, as {@code train --arch lenet}'s default). */
+    static final int CNN_KERNEL = 5;
 
     /**
-     * @param hidden          hidden widths, e.g. [256, 256]
+     * @param conv            output channels of the CNN's convolution stages ({@value #CNN_KERNEL}×{@value #CNN_KERNEL}
+     *                        kernels, 2×2 max pooling), e.g. [6, 16] for LeNet-5; empty for an MLP
+     * @param hidden          hidden (dense) widths, e.g. [256, 256]
      * @param activation      hidden activation
      * @param batchSize       the minibatch every operation works on
      * @param trainSteps      Adam steps before measuring (so activations look like a trained network's)
@@ -50,13 +64,29 @@ final class CostBench {
      * @param plan            warm-up, repeats and time budget of every measurement
      * @param route           how the Fisher gets its per-example information
      * @param comparePerExampleRoute also time the per-example route for the first group, as a reference
+     * @param compareMaterialisedRoute on a CNN, also time the materialised route for the first group, as a reference
      * @param seed            seeds initialisation, training, the batch and the labels
      */
-    record Settings(List<Integer> hidden, HiddenActivation activation, int batchSize, int trainSteps, double learningRate,
+    record Settings(List<Integer> conv, List<Integer> hidden, HiddenActivation activation, int batchSize, int trainSteps, double learningRate,
                     List<GroupType> groups, double relativeDamping, Measurement.Plan plan, FisherSource.Route route,
-                    boolean comparePerExampleRoute, long seed) {
+                    boolean comparePerExampleRoute, boolean compareMaterialisedRoute, long seed) {
+        Settings {
+            conv = List.copyOf(conv);
+            hidden = List.copyOf(hidden);
+        }
+
+        /** Whether the benchmarked network is a CNN. */
+        boolean cnn() {
+            return !conv.isEmpty();
+        }
+
         Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
+            m.put("architecture", cnn() ? "lenet" : "mlp");
+            m.put("conv", conv);
+            if (cnn()) {
+                m.put("kernel", CNN_KERNEL);
+            }
             m.put("hidden", hidden);
             m.put("activation", activation.cliName());
             m.put("batchSize", batchSize);
@@ -71,6 +101,7 @@ final class CostBench {
             m.put("fisherRoute", route.name());
             m.put("fisherRouteDescription", describe(route));
             m.put("comparePerExampleRoute", comparePerExampleRoute);
+            m.put("compareMaterialisedRoute", compareMaterialisedRoute);
             m.put("seed", seed);
             return m;
         }
@@ -104,20 +135,57 @@ final class CostBench {
         }
     }
 
+    /**
+     * The interleaved headline: forward+backward, the diagonal Fisher, the symmetric Fisher on the chosen route and (CNN)
+     * on the materialised route, for the first group type.
+     *
+     * @param group        the group type of the symmetric estimates
+     * @param measurements in that order (the materialised one only on a CNN when asked)
+     * @param ratios       per measurement the median per-round ratio to forward+backward
+     * @param symmetric    index of the symmetric Fisher on the chosen route
+     */
+    record Headline(String group, List<Measurement> measurements, double[] ratios, int symmetric) {
+        /** Whether the symmetric Fisher on the chosen route met the goal. */
+        boolean goalMet() {
+            return ratios[symmetric] <= GOAL_RATIO;
+        }
+
+        Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("group", group);
+            m.put("method", "interleaved rounds, one run of each per round; ratioToForwardBackward is the median over rounds of the "
+                    + "run's time over that round's forward+backward");
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (int i = 0; i < measurements.size(); i++) {
+                Map<String, Object> j = measurements.get(i).toJson();
+                j.put("medianSeconds", measurements.get(i).medianMillis() / 1000);
+                j.put("ratioToForwardBackward", ratios[i]);
+                j.put("ratioOfMedians", measurements.get(i).medianMillis() / measurements.get(0).medianMillis());
+                rows.add(j);
+            }
+            m.put("rows", rows);
+            m.put("goalRatio", GOAL_RATIO);
+            m.put("symmetricFisherRatio", ratios[symmetric]);
+            m.put("goalMet", goalMet());
+            return m;
+        }
+    }
+
     /** The whole cost part. */
-    record Result(String architecture, long parameters, Measurement forwardBackward, Measurement factorsOnly,
+    record Result(String architecture, long parameters, Measurement forwardBackward, Headline headline, Measurement factorsOnly,
                   Measurement perExampleRoute, String perExampleRouteGroup, long kfacFloats, long diagonalFloats, List<GroupCost> groups) {
         Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("architecture", architecture);
             m.put("parameters", parameters);
             m.put("forwardBackward", forwardBackward.toJson());
+            m.put("headline", headline.toJson());
             m.put("fisherFactorsOnly", withRatio(factorsOnly, forwardBackward.medianMillis()));
             m.put("perExampleRouteGroup", perExampleRouteGroup);
             m.put("perExampleRouteFisherEstimate", withRatio(perExampleRoute, forwardBackward.medianMillis()));
             m.put("kfacFloats", kfacFloats);
-            m.put("kfacConvention", "sum over dense layers of (nIn+1)^2 + nOut^2: full square factors, bias folded into the "
-                    + "input factor; our blocks are also stored as full squares");
+            m.put("kfacConvention", "sum over dense layers of (nIn+1)^2 + nOut^2 and over convolutions of (in*kH*kW+1)^2 + out^2 "
+                    + "(KFC): full square factors, bias folded into the input factor; our blocks are also stored as full squares");
             m.put("diagonalFloats", diagonalFloats);
             m.put("denseFloats", (double) parameters * parameters);
             m.put("groups", groups.stream().map(g -> g.toJson(forwardBackward.medianMillis())).toList());
@@ -143,8 +211,12 @@ final class CostBench {
     }
 
     Result run(ImageDataSet train) {
-        MlpArchitecture architecture = new MlpArchitecture(train.featureCount(), settings.hidden(), settings.activation(), train.numClasses());
-        MultiLayerNetwork net = architecture.newNetwork(settings.learningRate(), settings.seed());
+        NetworkArchitecture architecture = settings.cnn()
+                ? new CnnArchitecture(train.height(), train.width(), settings.conv(), CNN_KERNEL, true, settings.hidden(), settings.activation(),
+                        train.numClasses())
+                : new MlpArchitecture(train.featureCount(), settings.hidden(), settings.activation(), train.numClasses());
+        MultiLayerNetwork net = new MultiLayerNetwork(architecture.configuration(settings.learningRate(), settings.seed()));
+        net.init();
         BenchTraining.train(net, train, settings.trainSteps(), settings.batchSize(), settings.seed());
         ImageDataSet batch = train.sample(settings.batchSize(), settings.seed() + 3);
         INDArray features = batch.features();
@@ -165,9 +237,10 @@ final class CostBench {
         INDArray weights = net.params().dup();
         INDArray gradient = Gradients.meanGradient(net, new DataSet(features, labels));
         SymmetrySpec inferred = SpecInference.infer(net);
+        Headline headline = headline(net, inferred, features, labels);
         Measurement factorsOnly = null;
         if (settings.route() == FisherSource.Route.FACTORED) {
-            // the part of the factored route that does not depend on the group: activations, errors, label draws
+            // the part of the factored route that does not depend on the group: activations, errors, label draws (and a CNN's kernel gradients)
             PerExampleFactors factors = PerExampleFactors.of(net);
             long[] labelSeed = {settings.seed() + 5};
             factorsOnly = Measurement.of("Fisher factors only (PerExampleFactors.withSampledLabels)", settings.plan(),
@@ -188,8 +261,37 @@ final class CostBench {
         for (GroupType type : settings.groups()) {
             groups.add(measureGroup(net, inferred.withGroupType(type), BenchNames.group(type), features, weights, gradient, baseline));
         }
-        return new Result(architecture.describe(), architecture.parameterCount(), baseline, factorsOnly, perExampleRoute, perExampleGroup,
-                kfacFloats(architecture), architecture.parameterCount(), groups);
+        return new Result(architecture.describe(), architecture.parameterCount(), baseline, headline, factorsOnly, perExampleRoute, perExampleGroup,
+                kfacFloats(net), architecture.parameterCount(), groups);
+    }
+
+    /** The interleaved forward+backward, diagonal and symmetric Fisher (both routes on a CNN) of the first group type. */
+    private Headline headline(MultiLayerNetwork net, SymmetrySpec inferred, INDArray features, INDArray labels) {
+        GroupType type = settings.groups().get(0);
+        String group = BenchNames.group(type);
+        KindDecomposition kinds = KindDecomposition.of(inferred.withGroupType(type));
+        String route = settings.route().name().toLowerCase(Locale.ROOT).replace('_', '-');
+        long[] labelSeed = {settings.seed() + 6};
+        List<String> names = new ArrayList<>(List.of("DL4J forward+backward (computeGradientAndScore)", "diagonal Fisher (" + route + " route)",
+                "symmetric Fisher, " + group + " (" + route + " route)"));
+        List<Runnable> bodies = new ArrayList<>(List.of(() -> {
+            net.setInput(features);
+            net.setLabels(labels);
+            net.computeGradientAndScore();
+        }, () -> FisherSource.monteCarlo(features, labelSeed[0]++).withRoute(settings.route()).withBatchSize(Math.toIntExact(features.size(0)))
+                .diagonal(net, inferred), () -> estimate(settings.route(), net, kinds, features, labelSeed[0]++)));
+        if (settings.compareMaterialisedRoute() && settings.route() == FisherSource.Route.FACTORED && !PerExampleFactors.of(net).factors(inferred)) {
+            names.add("symmetric Fisher, " + group + " (materialised route: every leaf's per-example gradients)");
+            bodies.add(() -> estimate(FisherSource.Route.MATERIALISED, net, kinds, features, labelSeed[0]++));
+        }
+        Measurement.Interleaved timed = Measurement.interleaved(settings.plan(), names, bodies);
+        net.clear();
+        for (int i = 0; i < names.size(); i++) {
+            progress.printf(Locale.ROOT, "[cost] interleaved: %-90s %8.3f s = %6.2f x fwd+bwd (median per-round ratio, %d rounds)%n", names.get(i),
+                    timed.measurements().get(i).medianMillis() / 1000, timed.ratios()[i], timed.measurements().get(i).runs());
+        }
+        progress.flush();
+        return new Headline(group, timed.measurements(), timed.ratios(), 2);
     }
 
     private GroupCost measureGroup(MultiLayerNetwork net, SymmetrySpec spec, String name, INDArray features, INDArray weights,
@@ -242,15 +344,20 @@ final class CostBench {
         progress.flush();
     }
 
-    /** K-FAC's floats: {@code Σ_l (nIn_l + 1)² + nOut_l²} over the dense layers (bias folded into the input factor). */
-    static long kfacFloats(MlpArchitecture architecture) {
+    /**
+     * K-FAC's floats: {@code Σ_l (nIn_l + 1)² + nOut_l²} over the dense layers and {@code (in·kH·kW + 1)² + out²} over the
+     * convolutions (KFC's patch and error factors), bias folded into the input factor.
+     */
+    static long kfacFloats(MultiLayerNetwork net) {
         long total = 0;
-        int nIn = architecture.inputs();
-        List<Integer> widths = new ArrayList<>(architecture.hidden());
-        widths.add(architecture.classes());
-        for (int nOut : widths) {
-            total += (long) (nIn + 1) * (nIn + 1) + (long) nOut * nOut;
-            nIn = nOut;
+        for (int i = 0; i < net.getnLayers(); i++) {
+            org.deeplearning4j.nn.conf.layers.Layer conf = net.getLayer(i).conf().getLayer();
+            if (conf instanceof org.deeplearning4j.nn.conf.layers.ConvolutionLayer c) {
+                long in = c.getNIn() * c.getKernelSize()[0] * c.getKernelSize()[1] + 1;
+                total += in * in + c.getNOut() * c.getNOut();
+            } else if (conf instanceof org.deeplearning4j.nn.conf.layers.FeedForwardLayer f && net.getLayer(i).numParams() > 0) {
+                total += (f.getNIn() + 1) * (f.getNIn() + 1) + f.getNOut() * f.getNOut();
+            }
         }
         return total;
     }
@@ -258,12 +365,12 @@ final class CostBench {
     /**
      * The Monte Carlo Fisher estimate {@code (1/n) Σ_i R2(g_i, g_i)} from one batch of {@code features} ({@code [n, nIn]}),
      * labels drawn with {@code labelSeed}, by the core {@link FisherSource} on the given route: every route includes the
-     * forward pass that gives the model's probabilities and the seeded draw of one label per example; the factored route
-     * accumulates in float32, the per-example route in float64.
+     * forward pass that gives the model's probabilities and the seeded draw of one label per example; the factored and
+     * materialised routes accumulate in float32, the per-example route in float64.
      */
     static Curvature estimate(FisherSource.Route route, MultiLayerNetwork net, KindDecomposition kinds, INDArray features, long labelSeed) {
         return FisherSource.monteCarlo(features, labelSeed).withRoute(route).withBatchSize(Math.toIntExact(features.size(0)))
-                .withAccumulatorType(route == FisherSource.Route.FACTORED ? org.nd4j.linalg.api.buffer.DataType.FLOAT
+                .withAccumulatorType(route != FisherSource.Route.PER_EXAMPLE ? org.nd4j.linalg.api.buffer.DataType.FLOAT
                         : org.nd4j.linalg.api.buffer.DataType.DOUBLE)
                 .symmetric(net, kinds.spec());
     }
@@ -272,7 +379,8 @@ final class CostBench {
     static String describe(FisherSource.Route route) {
         return switch (route) {
             case FACTORED -> "FisherSource.symmetric on the factored route: one batched forward and backward pass giving each layer's input "
-                    + "activations and errors, one label per example drawn from the model, then SymmetricFisherAccumulator (float32 accumulators)";
+                    + "activations and errors (a CNN's kernels' per-example gradients from one batched product), one label per example drawn "
+                    + "from the model, then SymmetricFisherAccumulator (float32 accumulators)";
             case MATERIALISED -> "FisherSource.symmetric on the materialised route: on a CNN, every leaf's per-example gradients materialised "
                     + "from the walk's batched passes ([rows, P] chunks of at most " + FisherSource.MATERIALISED_ELEMENTS + " elements), then "
                     + "OrbitAverage.secondMoment (float32); on an MLP the factored route";

@@ -31,8 +31,8 @@ import picocli.CommandLine.Spec;
  * {@code symcurv bench curvature}: the curvature benchmark of issue 3 ("Measure"). Part {@code fidelity} measures
  * the paper's fidelity/memory trade-off on small MLPs against exact float64 curvature ({@link FidelityBench}) and
  * checks the goal "the symmetry-averaged Fisher beats the diagonal Fisher on error to the exact GGN at comparable
- * memory"; part {@code cost} times the estimators at 784-256-256-10 against a DL4J gradient pass and counts stored
- * floats against K-FAC ({@link CostBench}). Each part writes {@code <part>.json} and {@code <part>.md} (its tables) into the
+ * memory"; part {@code cost} times the estimators at 784-256-256-10 (or on a LeNet-style CNN, {@code --cost-arch lenet})
+ * against a DL4J gradient pass and counts stored floats against K-FAC ({@link CostBench}). Each part writes {@code <part>.json} and {@code <part>.md} (its tables) into the
  * output directory as soon as it finishes, fidelity also {@code fidelity-ggn.png} and {@code fidelity-hessian.png} (each
  * file written to a temporary sibling and renamed), and prints its tables.
  */
@@ -40,7 +40,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {"Curvature estimates: fidelity vs memory on small MLPs (exact float64 Hessian and GGN), and cost at",
-                "784-256-256-10 relative to a DL4J forward+backward pass. Prints tables; writes fidelity.json, fidelity.md,",
+                "784-256-256-10 (or a LeNet CNN, --cost-arch lenet) relative to a DL4J forward+backward pass. Prints tables; writes fidelity.json, fidelity.md,",
                 "fidelity-ggn.png, fidelity-hessian.png, cost.json and cost.md into --out-dir."})
 public final class CurvatureBenchCommand implements Callable<Integer> {
     /** The parts of the benchmark. */
@@ -125,8 +125,18 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
 
     // ---------------------------------------------------------------- cost
 
-    @Option(names = "--cost-hidden", paramLabel = "W-W", defaultValue = "256-256",
-            description = "Cost: hidden widths of the full-resolution MLP (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--cost-arch", paramLabel = "ARCH", defaultValue = "mlp",
+            description = {"Cost: the benchmarked network, mlp or lenet (a LeNet-style CNN as train --arch lenet builds it: --cost-conv",
+                    "stages of 5x5 convolutions with 2x2 max pooling, then the dense --cost-hidden layers) (default: ${DEFAULT-VALUE})."})
+    String costArch;
+
+    @Option(names = "--cost-conv", paramLabel = "C-C", defaultValue = "6-16",
+            description = {"Cost, lenet: output channels of each convolution stage (default: ${DEFAULT-VALUE}, LeNet-5;",
+                    "DL4J's LeNet example is 20-50 with --cost-hidden 500)."})
+    String costConv;
+
+    @Option(names = "--cost-hidden", paramLabel = "W-W",
+            description = "Cost: hidden (dense) widths (default: 256-256 for mlp, 120-84 for lenet).")
     String costHidden;
 
     @Option(names = "--cost-side", paramLabel = "PX", defaultValue = "28",
@@ -161,6 +171,10 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
     @Option(names = "--no-per-example-reference",
             description = "Cost: do not time the per-example Fisher route (one backward pass per example) for the first group.")
     boolean noPerExampleReference;
+
+    @Option(names = "--no-materialised-reference",
+            description = "Cost, lenet: do not time the materialised Fisher route (every leaf's per-example gradients) for the first group.")
+    boolean noMaterialisedReference;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "2", description = "Cost: warm-up runs per measurement (default: ${DEFAULT-VALUE}).")
     int warmups;
@@ -234,9 +248,9 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
         }
         if (parts.contains(Part.COST)) {
             Map<String, Object> json = header(command, dir);
-            CostBench.Settings settings = new CostBench.Settings(parseWidths(List.of(costHidden)).get(0), costActivation, costBatch,
+            CostBench.Settings settings = new CostBench.Settings(costConvWidths(), costHiddenWidths(), costActivation, costBatch,
                     costTrainSteps, learningRate, costGroups, damping, new Measurement.Plan(warmups, repeats, timeBudget),
-                    fisherRoute, !noPerExampleReference, seed);
+                    fisherRoute, !noPerExampleReference, !noMaterialisedReference, seed);
             CostBench.Result result = new CostBench(settings, err).run(costSide == 28 ? train : train.downsample(costSide));
             json.put("loadAverageAtEnd", Machine.loadAverage());
             json.put("settings", settings.toJson());
@@ -316,7 +330,17 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--groups and --cost-groups need at least one group type");
         }
         parseWidths(hidden);
-        parseWidths(List.of(costHidden));
+        if (!costArch.equals("mlp") && !costArch.equals("lenet")) {
+            throw new ParameterException(cl, "--cost-arch must be mlp or lenet, got '" + costArch + "'");
+        }
+        List<Integer> dense = costHiddenWidths();
+        if (costArch.equals("lenet")) {
+            try {
+                new org.symcurv.apps.common.CnnArchitecture(costSide, costSide, costConvWidths(), CostBench.CNN_KERNEL, true, dense, costActivation, 10);
+            } catch (org.symcurv.core.InvalidSettingException e) {
+                throw new ParameterException(cl, "--cost-arch lenet: " + e.getMessage());
+            }
+        }
     }
 
     private List<List<Integer>> parseWidths(List<String> specs) {
@@ -444,7 +468,34 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
         return m;
     }
 
+    /** The cost part's dense widths: --cost-hidden, or the architecture's default. */
+    private List<Integer> costHiddenWidths() {
+        return parseWidths(List.of(costHidden != null ? costHidden : costArch.equals("lenet") ? "120-84" : "256-256")).get(0);
+    }
+
+    /** The cost part's convolution channels (lenet), empty for the MLP. */
+    private List<Integer> costConvWidths() {
+        return costArch.equals("lenet") ? parseWidths(List.of(costConv)).get(0) : List.of();
+    }
+
     private List<Table> costTables(CostBench.Result r) {
+        CostBench.Headline h = r.headline();
+        double headlineBase = h.measurements().get(0).medianMillis();
+        Table headline = new Table("Fisher cost per batch of " + costBatch + " at " + r.architecture() + " (" + Table.count(r.parameters())
+                + " parameters), interleaved rounds: median seconds; × forward+backward is the median of the per-round ratios; goal: symmetric "
+                + "Fisher ≤ " + Table.sig(CostBench.GOAL_RATIO) + "× — " + (h.goalMet() ? "met" : "MISSED") + " (" + Table.sig(h.ratios()[h.symmetric()])
+                + "×)", "what", "median s", "× forward+backward", "ratio of medians", "runs", "peak extra MiB");
+        for (int i = 0; i < h.measurements().size(); i++) {
+            Measurement m = h.measurements().get(i);
+            headline.row(m.what(), String.format(Locale.ROOT, "%.3f", m.medianMillis() / 1000), i == 0 ? "1" : Table.sig(h.ratios()[i]),
+                    i == 0 ? "1" : Table.sig(m.medianMillis() / headlineBase), m.runs(), mib(m));
+        }
+        List<Table> tables = new ArrayList<>(List.of(headline));
+        tables.addAll(groupCostTables(r));
+        return tables;
+    }
+
+    private List<Table> groupCostTables(CostBench.Result r) {
         double base = r.forwardBackward().medianMillis();
         Table cost = new Table("Cost at " + r.architecture() + " (" + Table.count(r.parameters()) + " parameters), batch " + costBatch
                 + ": median ms (× one DL4J forward+backward = " + Table.millis(base) + " ms, " + r.forwardBackward().runs() + " runs); "
@@ -478,9 +529,9 @@ public final class CurvatureBenchCommand implements Callable<Integer> {
                     Table.millis(r.perExampleRoute().medianMillis()), Table.sig(r.perExampleRoute().medianMillis() / base),
                     r.perExampleRoute().runs(), mib(r.perExampleRoute()));
         }
-        Table memory = new Table("Stored floats at " + r.architecture() + " (blocks as full squares; K-FAC: Σ (nIn+1)² + nOut², bias folded "
-                + "into the input factor)", "method", "stored floats", "/ K-FAC", "blocks");
-        memory.row("K-FAC", Table.count(r.kfacFloats()), "1", "per layer (nIn+1)² and nOut²");
+        Table memory = new Table("Stored floats at " + r.architecture() + " (blocks as full squares; K-FAC: Σ (nIn+1)² + nOut², convolutions "
+                + "(in·kH·kW+1)² + out², bias folded into the input factor)", "method", "stored floats", "/ K-FAC", "blocks");
+        memory.row("K-FAC", Table.count(r.kfacFloats()), "1", "per layer (nIn+1)² and nOut²; per convolution (in·kH·kW+1)² and out²");
         memory.row("diagonal", Table.count(r.diagonalFloats()), Table.sig((double) r.diagonalFloats() / r.kfacFloats()), "P");
         memory.row("dense", Table.sig((double) r.parameters() * r.parameters()), Table.sig((double) r.parameters() * r.parameters() / r.kfacFloats()), "P²");
         for (CostBench.GroupCost g : r.groups()) {

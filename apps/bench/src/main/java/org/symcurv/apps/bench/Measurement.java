@@ -69,6 +69,66 @@ record Measurement(String what, int runs, int warmups, double medianMillis, doub
         }
     }
 
+    /**
+     * Timings of several operations measured in interleaved rounds, one run of each per round (so a change of the
+     * machine's load hits all of them alike), with each operation's per-round time as a ratio to operation 0's.
+     *
+     * @param measurements one per operation, as {@link #of} would give (peak memory over that operation's runs)
+     * @param ratios       per operation, the median over the rounds of its time divided by operation 0's in the same round
+     */
+    record Interleaved(List<Measurement> measurements, double[] ratios) {
+    }
+
+    /**
+     * Runs every body {@code plan.warmups()} times in turn, then up to {@code plan.repeats()} rounds of one run each, in
+     * order, stopping early once the rounds exceed {@code plan.budgetSeconds()} times the number of operations (at least
+     * one round).
+     */
+    static Interleaved interleaved(Plan plan, List<String> names, List<Runnable> bodies) {
+        int ops = bodies.size();
+        int warmups = 0;
+        long warmupStart = System.nanoTime();
+        while (warmups < plan.warmups() && (System.nanoTime() - warmupStart) / 1e9 < plan.budgetSeconds() * ops / 4) {
+            bodies.forEach(Runnable::run);
+            warmups++;
+        }
+        settle();
+        long baselineHeap = heapUsed();
+        long baselineOffHeap = Pointer.totalBytes();
+        List<List<Double>> times = new ArrayList<>();
+        long[][] peaks = new long[ops][3];
+        for (int o = 0; o < ops; o++) {
+            times.add(new ArrayList<>());
+        }
+        long start = System.nanoTime();
+        while (times.get(0).size() < plan.repeats() && (times.get(0).isEmpty() || (System.nanoTime() - start) / 1e9 < plan.budgetSeconds() * ops)) {
+            for (int o = 0; o < ops; o++) {
+                try (Sampler sampler = new Sampler()) {
+                    long t0 = System.nanoTime();
+                    bodies.get(o).run();
+                    times.get(o).add((System.nanoTime() - t0) / 1e6);
+                    sampler.sampleNow();
+                    peaks[o][0] = Math.max(peaks[o][0], sampler.peakHeap);
+                    peaks[o][1] = Math.max(peaks[o][1], sampler.peakOffHeap);
+                    peaks[o][2] = Math.max(peaks[o][2], sampler.peakResident);
+                }
+            }
+        }
+        List<Measurement> out = new ArrayList<>();
+        double[] ratios = new double[ops];
+        for (int o = 0; o < ops; o++) {
+            double[] sorted = times.get(o).stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            out.add(new Measurement(names.get(o), sorted.length, warmups, median(sorted), sorted[0], sorted[sorted.length - 1],
+                    peaks[o][0], peaks[o][1], peaks[o][2], baselineHeap, baselineOffHeap));
+            double[] perRound = new double[sorted.length];
+            for (int r = 0; r < perRound.length; r++) {
+                perRound[r] = times.get(o).get(r) / times.get(0).get(r);
+            }
+            ratios[o] = median(perRound);
+        }
+        return new Interleaved(out, ratios);
+    }
+
     static double median(double[] sorted) {
         double[] s = sorted.clone();
         Arrays.sort(s);
