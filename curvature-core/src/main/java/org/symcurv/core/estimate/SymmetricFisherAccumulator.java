@@ -62,6 +62,7 @@ public final class SymmetricFisherAccumulator {
      * diagonals) from batches in which a contribution to the kind is not rank one; {@code null} until one is added.
      */
     private final INDArray[] wholeSums;
+    private final long perExampleGramElements;
     private long count;
 
     /**
@@ -69,6 +70,12 @@ public final class SymmetricFisherAccumulator {
      * @param dataType the accumulators' type ({@code DOUBLE} for oracles, {@code FLOAT} for speed)
      */
     public SymmetricFisherAccumulator(KindDecomposition kinds, BlockBudget budget, DataType dataType) {
+        this(kinds, budget, dataType, PER_EXAMPLE_GRAM_ELEMENTS);
+    }
+
+    /** With another threshold of {@link #weightedGram}'s one-product path (0: always one product per family member), for tests. */
+    SymmetricFisherAccumulator(KindDecomposition kinds, BlockBudget budget, DataType dataType, long perExampleGramElements) {
+        this.perExampleGramElements = perExampleGramElements;
         this.kinds = kinds;
         this.budget = budget;
         this.dataType = dataType;
@@ -151,13 +158,24 @@ public final class SymmetricFisherAccumulator {
         count += batch.count();
     }
 
+    /**
+     * Largest {@code N·c_a·c_b} for which {@link #weightedGram} of a family writes out the per-example outer products and
+     * weights them with one product instead of one product per family member (16 MB in float32).
+     */
+    static final long PER_EXAMPLE_GRAM_ELEMENTS = 1L << 22;
+
     /** {@code C_aᵀ diag(w_f) C_b} for every family member {@code f}: {@code [F, c_a, c_b]}. */
-    private static INDArray weightedGram(INDArray ca, INDArray cb, INDArray w) {
+    private INDArray weightedGram(INDArray ca, INDArray cb, INDArray w) {
         long n = w.size(0);
         long family = w.size(1);
         if (family == 1) {
             INDArray g = ca.transpose().mmul(cb.mulColumnVector(w.reshape(n, 1)));
             return g.reshape(1, g.size(0), g.size(1));
+        }
+        if (n * ca.size(1) * cb.size(1) <= perExampleGramElements) {
+            // Σ_i w_{i,f} (C_a[i] ⊗ C_b[i]) = Wᵀ G with G the per-example outer products [N, c_a·c_b]: one product for all f
+            INDArray g = rowKronecker(ca, cb);
+            return w.transpose().mmul(g).reshape('c', family, ca.size(1), cb.size(1));
         }
         INDArray weighted = Nd4j.create(cb.dataType(), family, n, cb.size(1));
         for (long f = 0; f < family; f++) {

@@ -250,6 +250,10 @@ class SymmetricFisherAccumulatorTest {
         Curvature expected = OrbitAverage.secondMoment(kinds, Nd4j.vstack(rows.toArray(new INDArray[0])), BlockBudget.DEFAULT);
         Curvature actual = estimator.estimate();
         assertClose(expected.toDense(), actual.toDense(), name);
+        // SIGN families: one weighted product per family member instead of one product of the per-example outer products
+        SymmetricFisherAccumulator loop = new SymmetricFisherAccumulator(kinds, BlockBudget.DEFAULT, DataType.DOUBLE, 0);
+        batches.forEach(loop::add);
+        assertClose(expected.toDense(), loop.estimate().toDense(), name + ", a product per family member");
     }
 
     @Test
