@@ -45,6 +45,8 @@ import org.symcurv.uncertainty.MarginalLikelihood;
 import org.symcurv.uncertainty.OodScore;
 import org.symcurv.uncertainty.PredictiveEvaluation;
 import org.symcurv.uncertainty.PredictiveKind;
+import org.symcurv.uncertainty.GlmLink;
+import org.symcurv.uncertainty.PriorGrid;
 import org.symcurv.uncertainty.PriorPrecision;
 import org.symcurv.uncertainty.SyntheticShift;
 import picocli.CommandLine.Command;
@@ -87,13 +89,18 @@ public final class DefaultsBenchCommand implements Callable<Integer> {
     List<String> parts;
 
     @Option(names = "--laplace", paramLabel = "V", split = ",", defaultValue = "symmetry-all,symmetry-last,diagonal-last",
-            description = {"Posteriors STRUCTURE-SUBSET[:PRIOR]: symmetry|diagonal, all|last, prior marglik (default) or marglik-layer",
+            description = {"Posteriors STRUCTURE-SUBSET[:PRIOR]: symmetry|diagonal, all|last, prior marglik (default), marglik-layer or grid",
+                    "(grid: laplace --prior grid's λ grid 10^-3 … 10^7, validated on the last --validation test images)",
                     "(default: ${DEFAULT-VALUE})."})
     List<String> laplaceVariants;
 
     @Option(names = "--laplace-examples", paramLabel = "N", defaultValue = "10000",
             description = "Training images of the posterior's Fisher (N in N·F stays 60,000) (default: ${DEFAULT-VALUE}).")
     int laplaceExamples;
+
+    @Option(names = "--validation", paramLabel = "N", defaultValue = "2000",
+            description = "Prior grid: validation NLL on the last N test images, which every row's evaluation then leaves out (default: ${DEFAULT-VALUE}).")
+    int validation;
 
     @Option(names = "--ood-count", paramLabel = "N", defaultValue = "2000", description = "Images per built-in shift, as 'evaluate' (default: ${DEFAULT-VALUE}).")
     int oodCount;
@@ -165,8 +172,8 @@ public final class DefaultsBenchCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("'" + text + "' is not STRUCTURE-SUBSET such as symmetry-all or diagonal-last");
             }
             String prior = parts.length > 1 ? parts[1] : "marglik";
-            if (!List.of("marglik", "marglik-layer").contains(prior)) {
-                throw new IllegalArgumentException("prior '" + prior + "' in '" + text + "': choose marglik or marglik-layer");
+            if (!List.of("marglik", "marglik-layer", "grid").contains(prior)) {
+                throw new IllegalArgumentException("prior '" + prior + "' in '" + text + "': choose marglik, marglik-layer or grid");
             }
             return new LaplaceVariant(text.trim(), LaplaceFit.Structure.parse(ss[0]),
                     ss[1].equals("all") ? LaplaceFit.Subset.ALL : LaplaceFit.Subset.LAST_LAYER, prior);
@@ -184,6 +191,9 @@ public final class DefaultsBenchCommand implements Callable<Integer> {
             laplaceVariants.forEach(v -> laplace.add(LaplaceVariant.parse(v)));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (validation < 1 || validation >= 10000) {
+            throw new ParameterException(spec.commandLine(), "--validation must be between 1 and 9,999 (of the 10,000 test images), got " + validation);
         }
         for (String part : parts) {
             if (!List.of("laplace", "prune").contains(part)) {
@@ -295,12 +305,15 @@ public final class DefaultsBenchCommand implements Callable<Integer> {
     private Table laplace(String model, MultiLayerNetwork net, ImageDataSet train, ImageDataSet test, List<LaplaceVariant> variants,
                           List<Map<String, Object>> rows, PrintWriter out) {
         long seed = 42;
-        test = test.subset(0, Math.min(testCount, test.size()));
+        boolean anyGrid = variants.stream().anyMatch(v -> v.prior().equals("grid"));
+        ImageDataSet valid = anyGrid ? test.subset(test.size() - validation, test.size()) : null;
+        test = test.subset(0, Math.min(testCount, anyGrid ? test.size() - validation : test.size()));
         Map<String, ImageDataSet> ood = EvaluationReports.oodSets(test, List.of(SyntheticShift.values()), List.of(), oodCount, seed);
         ImageDataSet fisherData = laplaceExamples >= train.size() ? train : train.sample(laplaceExamples, seed);
         double logLikelihood = LaplaceFit.logLikelihood(net, train.features(), train.labels());
         Table table = new Table(model + ": Laplace (probit predictive; Fisher on " + fisherData.size() + " images, N = " + train.size()
-                + "; test images 0-" + (test.size() - 1) + "; AUROC avg over the 5 shifts of " + oodCount + " images)",
+                + "; test images 0-" + (test.size() - 1) + (anyGrid ? "; grid λ validated on test images " + (10000 - validation) + "-9999" : "")
+                + "; AUROC avg over the 5 shifts of " + oodCount + " images)",
                 "posterior", "prior λ", "accuracy", "NLL", "ECE", "AUROC entropy", "AUROC max-prob", "AUROC variance", "invert / noise (variance)",
                 "mean tr V test / OOD", "fit s");
         Map<OodScore, List<PredictiveEvaluation.Row>> map = PredictiveEvaluation.evaluate("MAP", LaplacePredictive.map(net), List.of(PredictiveKind.MAP),
@@ -315,9 +328,14 @@ public final class DefaultsBenchCommand implements Callable<Integer> {
                     ? FisherSource.monteCarlo(fisherData.features(), seed).diagonal(net, posteriorSpec)
                     : FisherSource.monteCarlo(fisherData.features(), seed).symmetric(net, posteriorSpec));
             INDArray mean = LaplaceFit.mean(net, posteriorSpec);
-            PriorPrecision prior = v.prior().equals("marglik")
-                    ? MarginalLikelihood.maximizeScalar(fisher, train.size(), mean, logLikelihood).prior()
-                    : MarginalLikelihood.maximizePerLayer(fisher, train.size(), mean, logLikelihood, 100, 1e-3).prior();
+            PriorPrecision prior = switch (v.prior()) {
+                case "marglik" -> MarginalLikelihood.maximizeScalar(fisher, train.size(), mean, logLikelihood).prior();
+                case "marglik-layer" -> MarginalLikelihood.maximizePerLayer(fisher, train.size(), mean, logLikelihood, 100, 1e-3).prior();
+                case "grid" -> PriorGrid.byValidationNll(LaplacePredictive.of(net, LaplacePosterior.of(fisher, train.size(),
+                                PriorPrecision.scalar(1.0, posteriorSpec), mean)), valid.features(), valid.labels(),
+                        PriorGrid.logSpaced(-3, 7, 2), GlmLink.PROBIT, 1000, seed).best();
+                default -> throw new AssertionError(v.prior());
+            };
             LaplacePosterior posterior = LaplacePosterior.of(fisher, train.size(), prior, mean);
             double fitSeconds = (System.nanoTime() - t0) / 1e9;
             LaplacePredictive predictive = LaplacePredictive.of(net, posterior);
